@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one command that runs every check: install, lint, type-check, then the whole test suite
+# (the test suite starts and stops its own local servers on 127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/install.sh
+
+# Never let a credential chain probe a cloud metadata address.
+export AWS_EC2_METADATA_DISABLED=true NO_GCE_CHECK=True
+
+echo "== ruff"; .venv/bin/ruff check cloudfiles tests bench
+echo "== mypy"; .venv/bin/mypy cloudfiles
+echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,13 @@
+"""cloudfiles: one fast API over GCS, S3, local files, memory and HTTP(S).
+
+Compatible with the cloud-files API; every network transfer runs through one pycurl CurlMulti loop and
+compression runs in GIL-free native extensions.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import exceptions
+
+__all__ = ["__version__", "exceptions"]

@@ -1,0 +1,234 @@
+"""The storage contract: what every scheme (file, mem, http, s3, gs) implements.
+
+Every operation is batch-shaped: it takes an iterable (consumed lazily, never turned into a list) and
+yields one result per input item as it completes, so the network schemes can keep many requests in
+flight through the engine while the local ones simply loop. Interfaces deal in *stored* bytes: they
+never compress or decompress; the facade does that (on the codec pool) using the ``encoding`` they report.
+
+Missing objects are not errors: ``GetResult.content is None`` with ``error is None``; head/size give None.
+Any other failure of one item is reported in that item's ``error`` (a :class:`CloudFilesError`) while the
+rest of the batch carries on; the facade decides whether to raise.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Union
+
+from ..paths import ExtractedPath
+
+# Content a put may carry: a whole buffer (bytes, bytearray, memoryview, numpy array...) or a readable,
+# seekable binary file handle that is streamed.
+PutContent = Union[bytes, bytearray, memoryview, IO[bytes], Any]
+
+# Keys every head() dict has, on every scheme (None where the scheme has no value). Fixing the old
+# library's per-backend key sets: a caller can rely on one shape.
+HEAD_KEYS: tuple[str, ...] = (
+    "Cache-Control",
+    "Content-Length",
+    "Content-Type",
+    "ETag",
+    "Last-Modified",
+    "Content-Md5",
+    "Content-Crc32c",
+    "Content-Encoding",
+    "Content-Disposition",
+    "Content-Language",
+    "Storage-Class",
+    "Request-Charged",
+    "Parts-Count",
+    "Component-Count",
+)
+
+
+def empty_head() -> dict[str, Any]:
+    """A head dict with every key present and None."""
+    return dict.fromkeys(HEAD_KEYS)
+
+
+@dataclass(slots=True)
+class InterfaceOptions:
+    """Constructor options of CloudFiles that reach the scheme implementation."""
+
+    secrets: Any = None
+    request_payer: str | None = None
+    locking: bool | None = None
+    lock_dir: str | None = None
+    composite_upload_threshold: int = int(1e8)
+    no_sign_request: bool = False
+    use_https: bool = False
+    endpoint: str | None = None
+    # Most transfers in flight at once for one batch (the engine's concurrency).
+    concurrency: int = 20
+    green: bool | None = None
+    # Seconds; None means the engine's defaults.
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+
+@dataclass(slots=True)
+class GetItem:
+    """One object (or byte range of it) to fetch. ``end`` is exclusive; None means open."""
+
+    path: str
+    start: int | None = None
+    end: int | None = None
+    tags: Any = None
+    part_size: int | None = None
+
+
+@dataclass(slots=True)
+class GetResult:
+    """Stored bytes of one object as the server/disk holds them (still compressed if ``encoding``)."""
+
+    item: GetItem
+    content: bytes | bytearray | memoryview | None = None
+    encoding: str | None = None  # normalized: None, 'gzip', 'br', 'zstd', 'bz2', 'xz'
+    server_hash: str | None = None
+    hash_type: str | None = None  # 'md5' | 'crc32c' | None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class PutItem:
+    """One object to store. ``content`` is already encoded; ``encoding`` labels it (None = identity)."""
+
+    path: str
+    content: PutContent
+    content_type: str | None = None
+    encoding: str | None = None
+    cache_control: str | None = None
+    storage_class: str | None = None
+
+
+@dataclass(slots=True)
+class PutResult:
+    path: str
+    error: BaseException | None = None
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class ListEntry:
+    """One listing entry. ``name`` is relative to the interface's base path; directories end in '/'."""
+
+    name: str
+    size: int | None = None
+    resume_token: str | None = None
+
+
+@dataclass(slots=True)
+class HeadResult:
+    path: str
+    head: dict[str, Any] | None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class DeleteResult:
+    path: str
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class SubtreeSize:
+    N: int = 0
+    num_bytes: int = 0
+
+
+class StorageInterface(abc.ABC):
+    """Base class of every scheme. One instance per CloudFiles object (not per file)."""
+
+    #: how many paths one exists/delete request may carry (S3 DeleteObjects: 1000, GCS batch: 100)
+    exists_batch_size: int = 1
+    delete_batch_size: int = 1
+    #: False for schemes that cannot write (http)
+    writable: bool = True
+
+    def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
+        self.path = path
+        self.options = options
+
+    # -- reads -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
+        """Fetch stored bytes for each item; yields in completion order."""
+
+    @abc.abstractmethod
+    def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
+        """Metadata (a dict with every key of HEAD_KEYS) or None when missing."""
+
+    def size_files(self, paths: Iterable[str]) -> Iterator[tuple[str, int | None, BaseException | None]]:
+        """Stored (compressed) size in bytes, or None when missing."""
+        for res in self.head_files(paths):
+            size = None if res.head is None else res.head.get("Content-Length")
+            yield res.path, (None if size is None else int(size)), res.error
+
+    def exists_files(self, paths: Iterable[str]) -> Iterator[tuple[str, bool, BaseException | None]]:
+        for res in self.head_files(paths):
+            yield res.path, res.head is not None, res.error
+
+    # -- writes ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
+        """Store each item; yields in completion order."""
+
+    @abc.abstractmethod
+    def delete_files(self, paths: Iterable[str]) -> Iterator[DeleteResult]:
+        """Delete each path (every stored encoding variant). Missing paths are not errors."""
+
+    # -- listing -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_files(
+        self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
+    ) -> Iterator[ListEntry]:
+        """Stream names under ``prefix`` (relative to the base path).
+
+        ``flat=True`` lists one level only: objects directly under the prefix's directory, plus one
+        ``dir/`` entry per subdirectory. ``size`` asks for sizes where the listing carries them.
+        """
+
+    def subtree_size(self, prefix: str) -> SubtreeSize:
+        total = SubtreeSize()
+        for entry in self.list_files(prefix, flat=False, size=True):
+            total.N += 1
+            total.num_bytes += entry.size or 0
+        return total
+
+    def get_acl(self, path: str) -> Any:
+        raise NotImplementedError(f"ACLs are not available for {self.path.protocol}://")
+
+    def close(self) -> None:
+        """Release connections or handles. Idempotent."""
+
+
+def utc_from_timestamp(ts: float) -> datetime.datetime:
+    """Timezone-aware UTC datetime (the old library returned naive ones via a deprecated call)."""
+    return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
+
+
+def consume(it: Iterator[Any]) -> None:
+    for _ in it:
+        pass
+
+
+__all__ = [
+    "HEAD_KEYS",
+    "DeleteResult",
+    "GetItem",
+    "GetResult",
+    "HeadResult",
+    "InterfaceOptions",
+    "ListEntry",
+    "PutContent",
+    "PutItem",
+    "PutResult",
+    "StorageInterface",
+    "SubtreeSize",
+    "consume",
+    "empty_head",
+    "utc_from_timestamp",
+]
