@@ -25,6 +25,8 @@ NATIVE_LIBS: dict[str, list[tuple[str, str, str, str]]] = {
         ("libbrotlidec", "brotli/decode.h", "brotlidec", "libbrotli-dev"),
     ],
     "_zstd": [("libzstd", "zstd.h", "zstd", "libzstd-dev")],
+    # the engine's response sinks: Python's C API only
+    "_sink": [],
 }
 
 SEARCH_DIRS = ["/usr/include", "/usr/local/include", "/opt/homebrew/include"]

@@ -1,0 +1,677 @@
+"""The transfer engine: one pycurl ``CurlMulti`` event loop moves every network transfer of a batch.
+
+Design (see README, "Concurrency"):
+
+* ``transfer(requests)`` is a generator. It pulls :class:`Request` objects lazily from any iterable,
+  keeps up to ``concurrency`` of them in flight on one multi handle, and yields a :class:`Response` for
+  each as it completes. It runs in the calling thread: no thread per request, no worker pool.
+* Python runs once per *completed* transfer. Header lines and body chunks go to Cython sinks
+  (``cloudfiles._sink``) that pycurl calls without a Python frame; sockets are watched with epoll (or a
+  ``selectors`` selector under gevent) through ``socket_action``, so file descriptors above 1024 work.
+* A whole-object GET writes into one ``bytes`` buffer sized from Content-Length. Objects above
+  ``split_threshold`` whose server accepts ranges are re-fetched as parallel ranged GETs (``If-Match`` the
+  first response's ETag) into one buffer allocated once.
+* Connection errors, timeouts, 408/429/5xx are retried with exponential random backoff (``retry.Retry``);
+  a retry is scheduled on a timer inside the loop, so other transfers keep going meanwhile.
+* Each thread (or greenlet) owns its engines (a multi handle is not thread-safe); an engine and its
+  connection cache are kept for the next call in the same thread, so connections are reused across calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import select
+import selectors
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import pycurl
+
+from ._sink import BodySink, BufferSource
+from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
+from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
+
+DEFAULT_SPLIT_THRESHOLD = 64 * 1024 * 1024
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+# Larger receive chunks mean fewer sink calls for big bodies; libcurl allows up to 10 MiB.
+RECEIVE_BUFFER_SIZE = 512 * 1024
+UPLOAD_BUFFER_SIZE = 512 * 1024
+
+
+class ResponseTooLargeError(CloudFilesError):
+    """The body is larger than the caller allowed (``Request.max_size``)."""
+
+
+class Request:
+    """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
+
+    __slots__ = ("method", "url", "headers", "body", "body_size", "context", "split", "max_size")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: list[str] | None = None,
+        body: Any = None,
+        *,
+        body_size: int | None = None,
+        context: Any = None,
+        split: bool = False,
+        max_size: int = -1,
+    ) -> None:
+        self.method = method
+        self.url = url
+        #: "Name: value" strings, sent as given
+        self.headers = headers if headers is not None else []
+        #: None, a buffer (bytes, bytearray, memoryview, numpy array) or a readable binary file
+        self.body = body
+        #: bytes to send from a file body (default: from its position to its end)
+        self.body_size = body_size
+        self.context = context
+        #: whole-object GET that may be fetched as parallel ranged parts when large
+        self.split = split
+        #: refuse bodies longer than this (-1: no limit)
+        self.max_size = max_size
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.url})"
+
+
+class Response:
+    """The outcome of one Request: a status and body, or a transport ``error`` (after retries)."""
+
+    __slots__ = ("request", "status", "body", "error", "attempts", "header_lines", "_headers", "start", "end")
+
+    def __init__(
+        self,
+        request: Request,
+        status: int,
+        body: bytes,
+        header_lines: list[bytes],
+        error: TransportError | CloudFilesError | None,
+        attempts: int,
+        start: float,
+        end: float,
+    ) -> None:
+        self.request = request
+        self.status = status
+        self.body = body
+        self.header_lines = header_lines
+        self.error = error
+        self.attempts = attempts
+        self.start = start
+        self.end = end
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def context(self) -> Any:
+        return self.request.context
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers, names lower-cased (parsed on first use only)."""
+        if self._headers is None:
+            parsed: dict[str, str] = {}
+            for raw in self.header_lines:
+                line = raw.decode("latin-1")
+                name, sep, value = line.partition(":")
+                if sep:
+                    key = name.strip().lower()
+                    value = value.strip()
+                    # Repeated headers (e.g. x-goog-hash) are joined as HTTP allows.
+                    parsed[key] = f"{parsed[key]},{value}" if key in parsed else value
+            self._headers = parsed
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+    def __repr__(self) -> str:
+        return f"Response({self.request.method} {self.request.url} -> {self.status}, error={self.error!r})"
+
+
+class _Split:
+    """A large GET being fetched as ranged parts into one buffer."""
+
+    __slots__ = ("transfer", "sink", "header_lines", "remaining", "error")
+
+    def __init__(self, transfer: _Transfer, size: int, header_lines: list[bytes]) -> None:
+        self.transfer = transfer
+        self.sink = BodySink()
+        self.sink.allocate(size)
+        self.header_lines = header_lines
+        self.remaining = 0
+        self.error: CloudFilesError | None = None
+
+
+class _Transfer:
+    """Engine-side state of one request across its attempts."""
+
+    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range")
+
+    def __init__(self, request: Request, split: _Split | None = None, byte_range: tuple[int, int] | None = None):
+        self.request = request
+        self.sink = BodySink()
+        self.attempt = 0
+        self.waited = 0.0
+        self.start = 0.0
+        self.split = split  # set on the parts of a split GET
+        self.source: BufferSource | None = None
+        self.file_pos: int | None = None
+        self.range = byte_range
+
+
+def _transport_error(code: int, message: str, url: str) -> TransportError:
+    cls = RequestTimeoutError if code in TIMEOUT_CURL_CODES else NetworkError
+    return cls(f"curl error {code}: {message}", url=url, curl_code=code)
+
+
+class _EpollPoller:
+    """Socket readiness through epoll: no FD_SETSIZE limit."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._fds: set[int] = set()
+
+    def set(self, fd: int, read: bool, write: bool) -> None:
+        mask = (select.EPOLLIN if read else 0) | (select.EPOLLOUT if write else 0)
+        if fd in self._fds:
+            try:
+                self._epoll.modify(fd, mask)
+                return
+            except FileNotFoundError:  # the fd was closed and reused behind our back
+                pass
+        self._epoll.register(fd, mask)
+        self._fds.add(fd)
+
+    def remove(self, fd: int) -> None:
+        if fd in self._fds:
+            self._fds.discard(fd)
+            try:
+                self._epoll.unregister(fd)
+            except (FileNotFoundError, OSError):
+                pass
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        out = []
+        for fd, ev in self._epoll.poll(timeout):
+            flags = 0
+            if ev & (select.EPOLLIN | select.EPOLLHUP):
+                flags |= pycurl.CSELECT_IN
+            if ev & select.EPOLLOUT:
+                flags |= pycurl.CSELECT_OUT
+            if ev & select.EPOLLERR:
+                flags |= pycurl.CSELECT_ERR
+            out.append((fd, flags))
+        return out
+
+    def close(self) -> None:
+        self._epoll.close()
+
+
+class _SelectorPoller:
+    """Socket readiness through ``selectors`` (gevent patches it to yield to other greenlets)."""
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+
+    def set(self, fd: int, read: bool, write: bool) -> None:
+        mask = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+        try:
+            self._sel.modify(fd, mask)
+        except KeyError:
+            self._sel.register(fd, mask)
+
+    def remove(self, fd: int) -> None:
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        out = []
+        for key, mask in self._sel.select(timeout):
+            flags = 0
+            if mask & selectors.EVENT_READ:
+                flags |= pycurl.CSELECT_IN
+            if mask & selectors.EVENT_WRITE:
+                flags |= pycurl.CSELECT_OUT
+            out.append((int(key.fd), flags))
+        return out
+
+    def close(self) -> None:
+        self._sel.close()
+
+
+def gevent_patched() -> bool:
+    """True when gevent has monkey-patched the select module."""
+    if "gevent" not in sys.modules:
+        return False
+    try:
+        from gevent import monkey
+
+        return bool(monkey.is_module_patched("select"))
+    except Exception:  # pragma: no cover - broken gevent install
+        return False
+
+
+class Engine:
+    """One CurlMulti loop. Not thread-safe: use :func:`transfer`, which gives each thread its own."""
+
+    def __init__(
+        self,
+        *,
+        green: bool = False,
+        split_threshold: int = DEFAULT_SPLIT_THRESHOLD,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> None:
+        self.split_threshold = split_threshold
+        self.part_size = part_size
+        self._poller: _EpollPoller | _SelectorPoller = (
+            _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
+        )
+        self._timer_deadline: float | None = None
+        self._multi = pycurl.CurlMulti()
+        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        self._free: list[pycurl.Curl] = []
+        self._active: dict[pycurl.Curl, _Transfer] = {}
+        self.running = False
+
+    # -- libcurl callbacks -------------------------------------------------------------------------
+    def _on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
+        if what == pycurl.POLL_REMOVE:
+            self._poller.remove(fd)
+        else:
+            self._poller.set(
+                fd,
+                read=what in (pycurl.POLL_IN, pycurl.POLL_INOUT),
+                write=what in (pycurl.POLL_OUT, pycurl.POLL_INOUT),
+            )
+
+    def _on_timer(self, ms: int) -> None:
+        self._timer_deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+
+    # -- handles -----------------------------------------------------------------------------------
+    def _start(self, t: _Transfer, timeout: Timeout) -> None:
+        c = self._free.pop() if self._free else pycurl.Curl()
+        req = t.request
+        sink = t.sink
+        sink.reset()
+        c.setopt(pycurl.NOSIGNAL, 1)
+        c.setopt(pycurl.URL, req.url)
+        c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
+        c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
+        c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
+        if timeout.total is not None:
+            c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
+        c.setopt(pycurl.HEADERFUNCTION, sink.header)
+        headers = req.headers
+        if t.range is not None:
+            headers = headers + [f"Range: bytes={t.range[0]}-{t.range[1] - 1}"]
+            etag = _header_value(t.split.header_lines, b"etag") if t.split is not None else None
+            if etag:
+                headers.append(f"If-Match: {etag}")
+        method = req.method
+        if method == "HEAD":
+            c.setopt(pycurl.NOBODY, 1)
+        else:
+            c.setopt(pycurl.WRITEFUNCTION, sink.write)
+            if method == "GET":
+                if req.split and t.split is None:
+                    sink.split_threshold = self.split_threshold
+                if req.max_size >= 0:
+                    sink.max_size = req.max_size
+                c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
+            elif req.body is not None:
+                headers = headers + ["Expect:"]
+                self._set_body(c, t, method)
+            elif method != "GET":
+                c.setopt(pycurl.CUSTOMREQUEST, method)
+        c.setopt(pycurl.HTTPHEADER, headers)
+        t.attempt += 1
+        t.start = time.time()
+        self._active[c] = t
+        self._multi.add_handle(c)
+
+    def _set_body(self, c: pycurl.Curl, t: _Transfer, method: str) -> None:
+        body = t.request.body
+        if hasattr(body, "read"):
+            fh: IO[bytes] = body
+            if t.file_pos is None:
+                t.file_pos = fh.tell()
+            else:
+                fh.seek(t.file_pos)  # a retry sends the same bytes again
+            size = t.request.body_size
+            if size is None:
+                size = os.fstat(fh.fileno()).st_size - t.file_pos if _has_fileno(fh) else _remaining(fh)
+            reader = fh.read
+        else:
+            if t.source is None:
+                t.source = BufferSource(body)
+            else:
+                t.source.rewind()
+            size = t.source.size
+            reader = t.source.read
+        c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
+        c.setopt(pycurl.READFUNCTION, reader)
+        if method == "PUT":
+            c.setopt(pycurl.UPLOAD, 1)
+            c.setopt(pycurl.INFILESIZE_LARGE, size)
+        else:
+            c.setopt(pycurl.POST, 1)
+            c.setopt(pycurl.POSTFIELDSIZE_LARGE, size)
+            if method != "POST":
+                c.setopt(pycurl.CUSTOMREQUEST, method)
+
+    def _release(self, c: pycurl.Curl) -> None:
+        self._multi.remove_handle(c)
+        # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
+        c.reset()
+        self._free.append(c)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _drive(self, max_wait: float | None) -> None:
+        """Wait for socket activity or libcurl's timer, then let libcurl act on it."""
+        now = time.monotonic()
+        deadline = self._timer_deadline
+        wait = 1.0 if deadline is None else max(0.0, deadline - now)
+        if max_wait is not None:
+            wait = min(wait, max(0.0, max_wait))
+        events = self._poller.poll(wait) if wait > 0 else self._poller.poll(0)
+        action = self._multi.socket_action
+        for fd, flags in events:
+            action(fd, flags)
+        deadline = self._timer_deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            self._timer_deadline = None
+            action(pycurl.SOCKET_TIMEOUT, 0)
+
+    def run(
+        self,
+        requests: Iterable[Request],
+        *,
+        concurrency: int = 20,
+        retry: Retry | None = None,
+        timeout: Timeout | None = None,
+    ) -> Iterator[Response]:
+        """Yield one Response per Request, in completion order, with ``concurrency`` in flight."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        retry = retry if retry is not None else Retry()
+        timeout = timeout if timeout is not None else Timeout()
+        self._multi.setopt(pycurl.M_MAXCONNECTS, max(concurrency, 16))
+        source = iter(requests)
+        exhausted = False
+        ready: deque[_Transfer] = deque()
+        delayed: list[tuple[float, int, _Transfer]] = []
+        seq = itertools.count()
+        in_flight = 0
+        self.running = True
+        try:
+            while True:
+                if delayed:
+                    now = time.monotonic()
+                    while delayed and delayed[0][0] <= now:
+                        ready.append(heapq.heappop(delayed)[2])
+                while in_flight < concurrency:
+                    if ready:
+                        t = ready.popleft()
+                    elif not exhausted:
+                        try:
+                            t = _Transfer(next(source))
+                        except StopIteration:
+                            exhausted = True
+                            continue
+                    else:
+                        break
+                    self._start(t, timeout)
+                    in_flight += 1
+                if in_flight == 0:
+                    if delayed:
+                        time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
+                        continue
+                    return
+                self._drive(delayed[0][0] - time.monotonic() if delayed else None)
+
+                done: list[Response] = []
+                while True:
+                    queued, ok_list, err_list = self._multi.info_read()
+                    for c in ok_list:
+                        in_flight -= 1
+                        self._finish(c, 0, "", retry, ready, delayed, seq, done)
+                    for c, code, msg in err_list:
+                        in_flight -= 1
+                        self._finish(c, code, msg, retry, ready, delayed, seq, done)
+                    if not queued:
+                        break
+                yield from done
+        finally:
+            self.running = False
+            for c in list(self._active):
+                self._release(c)
+            self._active.clear()
+
+    def _finish(
+        self,
+        c: pycurl.Curl,
+        code: int,
+        message: str,
+        retry: Retry,
+        ready: deque[_Transfer],
+        delayed: list[tuple[float, int, _Transfer]],
+        seq: Iterator[int],
+        done: list[Response],
+    ) -> None:
+        t = self._active.pop(c)
+        self._release(c)
+        sink = t.sink
+        req = t.request
+        status = sink.status
+        if code == 0 and status and not sink.complete() and req.method != "HEAD":
+            code, message = pycurl.E_PARTIAL_FILE, "body shorter than its Content-Length"
+
+        if code == pycurl.E_WRITE_ERROR:
+            if sink.split_requested:
+                self._split(t, ready)
+                return
+            if sink.too_large:
+                error = ResponseTooLargeError(f"body of {sink.content_length} bytes exceeds {req.max_size}")
+                self._complete(t, done, status, b"", error)
+                return
+            if sink.part_mismatch:
+                if status in (200, 206):
+                    # The server ignored the Range or sent more than asked for.
+                    code, message = pycurl.E_RANGE_ERROR, f"ranged GET answered with status {status}"
+                else:
+                    code = 0  # an error status: retried or reported by status below
+
+        retry_after: float | None = None
+        if code:
+            retryable = retry.retryable_curl(code)
+        else:
+            retryable = retry.retryable_status(status)
+            if retryable and status in (429, 503):
+                retry_after = _retry_after(sink.header_lines)
+        if retryable:
+            wait = retry.wait(t.attempt - 1, retry_after)
+            if retry.allows(t.attempt, t.waited, wait):
+                t.waited += wait  # _start resets the sink for the next attempt
+                heapq.heappush(delayed, (time.monotonic() + wait, next(seq), t))
+                return
+        if code:
+            self._complete(t, done, status, b"", _transport_error(code, message, req.url))
+        else:
+            self._complete(t, done, status, sink.body(), None)
+
+    def _complete(
+        self, t: _Transfer, done: list[Response], status: int, body: bytes, error: CloudFilesError | None
+    ) -> None:
+        split = t.split
+        if split is None:
+            done.append(
+                Response(t.request, status, body, t.sink.header_lines, error, t.attempt, t.start, time.time())
+            )
+            return
+        # A part of a split GET: the parent completes when its last part does.
+        if split.error is None:
+            if error is not None:
+                split.error = error
+            elif status != 206:
+                split.error = _PartStatus(status)
+        split.remaining -= 1
+        if split.remaining:
+            return
+        parent = split.transfer
+        err = split.error
+        if err is None:
+            status, body, error = 200, split.sink.body(), None
+        elif isinstance(err, _PartStatus):
+            status, body, error = err.status, b"", None
+        else:
+            status, body, error = 0, b"", err
+        done.append(
+            Response(parent.request, status, body, split.header_lines, error, parent.attempt, parent.start, time.time())
+        )
+
+    def _split(self, t: _Transfer, ready: deque[_Transfer]) -> None:
+        size = int(t.sink.content_length)
+        split = _Split(t, size, list(t.sink.header_lines))
+        part = self.part_size
+        for offset in range(0, size, part):
+            length = min(part, size - offset)
+            pt = _Transfer(t.request, split, (offset, offset + length))
+            pt.sink.attach(split.sink, offset, length)
+            split.remaining += 1
+            ready.append(pt)
+
+    def close(self) -> None:
+        for c in list(self._active):
+            self._release(c)
+        self._active.clear()
+        for c in self._free:
+            c.close()
+        self._free.clear()
+        self._multi.close()
+        self._poller.close()
+
+
+class _PartStatus(CloudFilesError):
+    """A part of a split GET got a final non-206 status (e.g. 412: the object changed)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"ranged part answered {status}")
+        self.status = status
+
+
+def _header_value(lines: list[bytes], name: bytes) -> str | None:
+    prefix = name.lower() + b":"
+    for line in lines:
+        if line[: len(prefix)].lower() == prefix:
+            return line[len(prefix):].strip().decode("latin-1")
+    return None
+
+
+def _retry_after(lines: list[bytes]) -> float | None:
+    value = _header_value(lines, b"retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def _has_fileno(fh: Any) -> bool:
+    try:
+        fh.fileno()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _remaining(fh: IO[bytes]) -> int:
+    pos = fh.tell()
+    end = fh.seek(0, os.SEEK_END)
+    fh.seek(pos)
+    return end - pos
+
+
+# -- per-thread engines --------------------------------------------------------------------------------
+_local = threading.local()
+
+
+def _idle_engines(green: bool) -> list[Engine]:
+    key = "green" if green else "native"
+    pools: dict[str, list[Engine]] | None = getattr(_local, "pools", None)
+    if pools is None:
+        pools = {}
+        _local.pools = pools
+    return pools.setdefault(key, [])
+
+
+def _forget_engines_after_fork() -> None:
+    # A child must not drive the parent's sockets: start with no engines.
+    global _local
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
+def transfer(
+    requests: Iterable[Request],
+    *,
+    concurrency: int = 20,
+    retry: Retry | None = None,
+    timeout: Timeout | None = None,
+    green: bool | None = None,
+) -> Iterator[Response]:
+    """Run ``requests`` through this thread's engine; yield Responses in completion order.
+
+    Re-entrant: a consumer that starts another transfer while iterating gets a second engine.
+    """
+    use_green = gevent_patched() if green is None else bool(green)
+    idle = _idle_engines(use_green)
+    engine = idle.pop() if idle else Engine(green=use_green)
+    try:
+        yield from engine.run(requests, concurrency=concurrency, retry=retry, timeout=timeout)
+    finally:
+        idle.append(engine)
+
+
+def request_one(
+    request: Request,
+    *,
+    retry: Retry | None = None,
+    timeout: Timeout | None = None,
+    green: bool | None = None,
+) -> Response:
+    """Run a single request to completion."""
+    for response in transfer([request], concurrency=1, retry=retry, timeout=timeout, green=green):
+        return response
+    raise RuntimeError("engine produced no response")  # pragma: no cover
+
+
+__all__ = [
+    "DEFAULT_PART_SIZE",
+    "DEFAULT_SPLIT_THRESHOLD",
+    "Engine",
+    "Request",
+    "Response",
+    "ResponseTooLargeError",
+    "gevent_patched",
+    "request_one",
+    "transfer",
+]

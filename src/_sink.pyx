@@ -1,0 +1,243 @@
+# cython: language_level=3
+"""Response sinks and request-body sources for the transfer engine.
+
+libcurl hands pycurl every header line and body chunk; pycurl calls back into Python for each. These
+cdef classes make those callbacks cheap (no Python frame, no per-chunk allocation): headers are kept as
+raw lines with the few fields the engine needs parsed on the fly, and a body is written straight into one
+``bytes`` object sized from Content-Length, which is handed out without a copy when the body is complete.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+cdef Py_ssize_t INITIAL_UNKNOWN = 64 * 1024
+
+
+cdef inline bint _starts_with_ci(bytes line, const char* prefix, Py_ssize_t n):
+    cdef const char* s = line
+    cdef Py_ssize_t i
+    cdef char c
+    if len(line) < n:
+        return False
+    for i in range(n):
+        c = s[i]
+        if 65 <= c <= 90:  # ASCII upper -> lower
+            c = c + 32
+        if c != prefix[i]:
+            return False
+    return True
+
+
+cdef long long _parse_int(bytes line, Py_ssize_t start):
+    """Parse the decimal integer after ``start`` (skipping spaces); -1 when there is none."""
+    cdef const char* s = line
+    cdef Py_ssize_t i = start, n = len(line)
+    cdef long long value = 0
+    cdef bint seen = False
+    while i < n and (s[i] == 32 or s[i] == 9):
+        i += 1
+    while i < n and 48 <= s[i] <= 57:
+        value = value * 10 + (s[i] - 48)
+        seen = True
+        i += 1
+    return value if seen else -1
+
+
+cdef class BodySink:
+    """Collects one response: header lines and a body written into a single preallocated buffer.
+
+    ``split_threshold`` >= 0 asks the sink to refuse (abort) a 200 response whose Content-Length exceeds
+    it when the server advertises byte ranges; the engine then fetches it as parallel ranged parts.
+    """
+
+    cdef object _buf          # the bytes object being filled, or None
+    cdef char* _ptr
+    cdef Py_ssize_t _pos
+    cdef Py_ssize_t _cap
+    cdef bint _fixed          # capacity came from Content-Length
+    cdef public list header_lines
+    cdef public long long content_length
+    cdef public int status
+    cdef public bint accept_ranges
+    cdef public long long split_threshold
+    cdef public bint split_requested
+    cdef public long long max_size
+    cdef public bint too_large
+    # part mode: write into a parent's buffer at [offset, offset + length)
+    cdef BodySink _parent
+    cdef Py_ssize_t _offset
+    cdef Py_ssize_t _length
+    cdef public bint part_mismatch
+
+    def __cinit__(self):
+        self._buf = None
+        self._ptr = NULL
+        self._pos = 0
+        self._cap = 0
+        self._fixed = False
+        self.header_lines = []
+        self.content_length = -1
+        self.status = 0
+        self.accept_ranges = False
+        self.split_threshold = -1
+        self.split_requested = False
+        self.max_size = -1
+        self.too_large = False
+        self._parent = None
+        self._offset = 0
+        self._length = 0
+        self.part_mismatch = False
+
+    def reset(self):
+        """Forget everything received (used before a retry)."""
+        if self._parent is None:
+            self._buf = None
+            self._ptr = NULL
+            self._cap = 0
+            self._fixed = False
+        self._pos = 0
+        self.header_lines = []
+        self.content_length = -1
+        self.status = 0
+        self.accept_ranges = False
+        self.split_requested = False
+        self.too_large = False
+        self.part_mismatch = False
+
+    def allocate(self, Py_ssize_t size):
+        """Allocate the whole-object buffer up front (parts of a split GET then fill it)."""
+        self._buf = PyBytes_FromStringAndSize(NULL, size)
+        self._ptr = PyBytes_AS_STRING(self._buf)
+        self._cap = size
+        self._pos = size  # complete once every part has written its range
+        self._fixed = True
+
+    def attach(self, BodySink parent, Py_ssize_t offset, Py_ssize_t length):
+        """Make this sink write a byte range of ``parent``'s buffer (a part of a split GET)."""
+        self._parent = parent
+        self._offset = offset
+        self._length = length
+
+    @property
+    def received(self):
+        """Body bytes received so far."""
+        return self._pos
+
+    def header(self, bytes line):
+        """pycurl HEADERFUNCTION."""
+        if _starts_with_ci(line, b"http/", 5):
+            # A new header block (redirect, 100-continue): start over.
+            self.header_lines = []
+            self.content_length = -1
+            self.accept_ranges = False
+            self.status = <int>_parse_int(line, line.find(b" ") + 1) if line.find(b" ") > 0 else 0
+            return None
+        self.header_lines.append(line)
+        if _starts_with_ci(line, b"content-length:", 15):
+            self.content_length = _parse_int(line, 15)
+        elif _starts_with_ci(line, b"accept-ranges:", 14):
+            self.accept_ranges = b"bytes" in line.lower()
+        return None
+
+    def write(self, bytes data):
+        """pycurl WRITEFUNCTION. Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
+        cdef Py_ssize_t n = len(data)
+        cdef Py_ssize_t newcap
+        cdef object newbuf
+        if self._parent is not None:
+            return self._write_part(data)
+        if self._buf is None:
+            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges
+                    and self.content_length > self.split_threshold):
+                self.split_requested = True
+                return 0
+            if self.content_length >= 0:
+                if self.max_size >= 0 and self.content_length > self.max_size:
+                    self.too_large = True
+                    return 0
+                self._cap = <Py_ssize_t>self.content_length
+                self._fixed = True
+            else:
+                self._cap = INITIAL_UNKNOWN if n < INITIAL_UNKNOWN else 2 * n
+            self._buf = PyBytes_FromStringAndSize(NULL, self._cap)
+            self._ptr = PyBytes_AS_STRING(self._buf)
+            self._pos = 0
+        if self._pos + n > self._cap:
+            # Longer than announced, or length unknown: grow geometrically.
+            newcap = self._cap * 2
+            if newcap < self._pos + n:
+                newcap = self._pos + n
+            if self.max_size >= 0 and newcap > self.max_size:
+                if self._pos + n > self.max_size:
+                    self.too_large = True
+                    return 0
+                newcap = <Py_ssize_t>self.max_size
+            newbuf = PyBytes_FromStringAndSize(NULL, newcap)
+            memcpy(PyBytes_AS_STRING(newbuf), self._ptr, self._pos)
+            self._buf = newbuf
+            self._ptr = PyBytes_AS_STRING(newbuf)
+            self._cap = newcap
+            self._fixed = False
+        memcpy(self._ptr + self._pos, <const char*>data, n)
+        self._pos += n
+        return None
+
+    cdef object _write_part(self, bytes data):
+        cdef Py_ssize_t n = len(data)
+        if self.status != 206 or self._pos + n > self._length:
+            # The server ignored our Range or sent more than asked: never write past the part.
+            self.part_mismatch = True
+            return 0
+        memcpy(self._parent._ptr + self._offset + self._pos, <const char*>data, n)
+        self._pos += n
+        return None
+
+    def body(self):
+        """The body as ``bytes``: the buffer itself when it was filled exactly, else a trimmed copy."""
+        if self._buf is None:
+            return b""
+        if self._pos == self._cap:
+            return self._buf
+        return PyBytes_FromStringAndSize(self._ptr, self._pos)
+
+    def complete(self):
+        """True when a known Content-Length was fully received (or a part got its whole range)."""
+        if self._parent is not None:
+            return self._pos == self._length
+        if self.content_length < 0:
+            return True
+        return self._pos == self.content_length
+
+
+cdef class BufferSource:
+    """A pycurl READFUNCTION over any buffer-protocol object (bytes, bytearray, memoryview, numpy)."""
+
+    cdef Py_buffer _view
+    cdef bint _has_view
+    cdef Py_ssize_t _pos
+    cdef public Py_ssize_t size
+
+    def __cinit__(self, object data):
+        PyObject_GetBuffer(data, &self._view, PyBUF_SIMPLE)
+        self._has_view = True
+        self._pos = 0
+        self.size = self._view.len
+
+    def __dealloc__(self):
+        if self._has_view:
+            PyBuffer_Release(&self._view)
+            self._has_view = False
+
+    def rewind(self):
+        self._pos = 0
+
+    def read(self, Py_ssize_t size):
+        cdef Py_ssize_t n = self._view.len - self._pos
+        if n > size:
+            n = size
+        if n <= 0:
+            return b""
+        out = PyBytes_FromStringAndSize(<const char*>self._view.buf + self._pos, n)
+        self._pos += n
+        return out
