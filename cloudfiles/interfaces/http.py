@@ -1,0 +1,203 @@
+"""``http://`` and ``https://``: read-only access to plain web servers through the engine.
+
+GET (whole or ranged), HEAD for exists/size/head, basic auth from secrets, and listing of servers that
+publish HTML directory indexes (nginx ``autoindex``, Apache). Stored compression is reported from the
+``Content-Encoding`` header and decoded by the facade; bytes are never decoded by libcurl.
+"""
+
+from __future__ import annotations
+
+import base64
+import html.parser
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from .. import engine
+from .base import (
+    DeleteResult,
+    GetItem,
+    GetResult,
+    HeadResult,
+    InterfaceOptions,
+    ListEntry,
+    PutItem,
+    PutResult,
+)
+from .remote import RemoteInterface, head_from_headers, quote_key, range_header, response_error
+
+# Statuses that mean "no such object" for a plain web server. 403 is included because public
+# buckets served over HTTPS answer 403 for keys that do not exist (cloud-files does the same).
+MISSING_STATUSES = frozenset({403, 404, 410})
+ACCEPT_ENCODING = "Accept-Encoding: gzip, br, zstd"
+
+
+def _normalize_encoding(value: str | None) -> str | None:
+    if not value:
+        return None
+    from ..compression import normalize_encoding
+
+    return normalize_encoding(value)
+
+
+class _LinkParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            for name, value in attrs:
+                if name == "href" and value:
+                    self.links.append(value)
+
+
+class HttpInterface(RemoteInterface):
+    """Read-only HTTP(S) scheme."""
+
+    writable = False
+
+    def __init__(self, path: Any, options: InterfaceOptions) -> None:
+        super().__init__(path, options)
+        if options.request_payer is not None:
+            raise ValueError("request_payer is only meaningful for gs:// and s3://")
+        base = (path.host or "").rstrip("/")
+        key = (path.path or "").strip("/")
+        self.base_url = f"{base}/{quote_key(key)}" if key else base
+        self.auth_headers = self._auth_headers(options.secrets)
+
+    @staticmethod
+    def _auth_headers(secrets: Any) -> list[str]:
+        from ..secrets import http_credentials
+
+        creds = http_credentials(secrets)
+        if not creds:
+            return []
+        user, password = creds
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return [f"Authorization: Basic {token}"]
+
+    def url(self, key: str) -> str:
+        key = key.lstrip("/")
+        return f"{self.base_url}/{quote_key(key)}" if key else self.base_url
+
+    # -- reads -------------------------------------------------------------------------------------
+    def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
+        # Items answered without a request (empty or invalid ranges) wait here, then go out in order.
+        immediate: list[GetResult] = []
+
+        def requests() -> Iterator[engine.Request]:
+            for item in items:
+                try:
+                    rng = range_header(item.start, item.end)
+                except ValueError as err:
+                    immediate.append(GetResult(item=item, error=err))
+                    continue
+                if rng == "":
+                    immediate.append(GetResult(item=item, content=b""))
+                elif rng is None:
+                    headers = [*self.auth_headers, ACCEPT_ENCODING]
+                    yield engine.Request("GET", self.url(item.path), headers, context=item, split=True)
+                else:
+                    yield engine.Request("GET", self.url(item.path), [*self.auth_headers, rng], context=item)
+
+        for resp in self.run(requests()):
+            yield from _drain(immediate)
+            yield self._get_result(resp)
+        yield from _drain(immediate)
+
+    def _get_result(self, resp: engine.Response) -> GetResult:
+        item: GetItem = resp.context
+        if resp.error is None and resp.status in (200, 206):
+            return GetResult(item=item, content=resp.body, encoding=_normalize_encoding(resp.header("content-encoding")))
+        if resp.error is None and resp.status in MISSING_STATUSES:
+            return GetResult(item=item)
+        if resp.error is None and resp.status == 416:  # range starts past the end
+            return GetResult(item=item, content=b"")
+        return GetResult(item=item, error=response_error(resp))
+
+    def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
+        requests = (engine.Request("HEAD", self.url(p), self.auth_headers, context=p) for p in paths)
+        for resp in self.run(requests):
+            path: str = resp.context
+            if resp.error is None and 200 <= resp.status < 300:
+                head = head_from_headers(resp.headers)
+                for name, value in resp.headers.items():
+                    head.setdefault(name.title(), value)
+                yield HeadResult(path, head)
+            elif resp.error is None and resp.status in MISSING_STATUSES:
+                yield HeadResult(path, None)
+            else:
+                yield HeadResult(path, None, response_error(resp))
+
+    # -- writes: a plain web server is read-only here ------------------------------------------------
+    def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
+        raise NotImplementedError("http(s):// is read-only: put is not supported")
+
+    def delete_files(self, paths: Iterable[str]) -> Iterator[DeleteResult]:
+        raise NotImplementedError("http(s):// is read-only: delete is not supported")
+
+    # -- listing from HTML directory indexes ---------------------------------------------------------
+    def _index(self, directory: str) -> list[str]:
+        """Hrefs of the index page of ``directory`` (relative to the base; '' or ending in '/')."""
+        url = self.url(directory)
+        if not url.endswith("/"):
+            url += "/"
+        resp = engine.request_one(
+            engine.Request("GET", url, self.auth_headers), retry=self.retry, timeout=self.timeout,
+            green=self.options.green,
+        )
+        if resp.error is None and resp.status in MISSING_STATUSES:
+            return []
+        if not resp.ok:
+            raise response_error(resp)
+        if "html" not in (resp.header("content-type") or ""):
+            raise NotImplementedError(f"{url} does not serve an HTML directory index: cannot list")
+        parser = _LinkParser()
+        parser.feed(resp.body.decode("utf-8", "replace"))
+        base_path = urlsplit(url).path
+        names = []
+        for href in parser.links:
+            target = urlsplit(urljoin(url, href))
+            if target.query or target.fragment or not target.path.startswith(base_path):
+                continue  # sort links, parent directory, other sites
+            rel = unquote(target.path[len(base_path):])
+            if rel and rel not in ("./", "../"):
+                names.append(rel)
+        return names
+
+    def list_files(
+        self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
+    ) -> Iterator[ListEntry]:
+        prefix = prefix.lstrip("/")
+        stack = [prefix[: prefix.rfind("/") + 1]]
+        while stack:
+            current = stack.pop()
+            files = []
+            for name in self._index(current):
+                full = current + name
+                if name.endswith("/"):
+                    if flat and full.startswith(prefix):
+                        yield ListEntry(full)
+                    elif not flat and (full.startswith(prefix) or prefix.startswith(full)):
+                        stack.append(full)
+                elif full.startswith(prefix):
+                    files.append(full)
+            if not size:
+                yield from (ListEntry(name) for name in files)
+                continue
+            for res in self.head_files(files):
+                if res.error is not None:
+                    raise res.error
+                yield ListEntry(res.path, size=None if res.head is None else res.head["Content-Length"])
+
+    def close(self) -> None:
+        pass
+
+
+def _drain(results: list[GetResult]) -> Iterator[GetResult]:
+    while results:
+        yield results.pop(0)
+
+
+__all__ = ["HttpInterface"]

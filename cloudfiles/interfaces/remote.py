@@ -1,0 +1,113 @@
+"""Shared machinery of the network schemes (http, s3, gs): they build requests, the engine moves them.
+
+A network interface only has to turn contract items into :class:`~cloudfiles.engine.Request` objects
+(URL, headers, signing) and turn :class:`~cloudfiles.engine.Response` objects back into results. This
+module holds what all of them share: running a lazy batch through the engine, range headers, status ->
+exception mapping, and header -> head-dict conversion.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from .. import engine
+from ..exceptions import CloudFilesError, http_error
+from ..retry import Retry, Timeout
+from .base import InterfaceOptions, StorageInterface, empty_head
+
+# Response header -> head-dict key, for the keys every scheme shares.
+_HEADER_KEYS = {
+    "cache-control": "Cache-Control",
+    "content-length": "Content-Length",
+    "content-type": "Content-Type",
+    "etag": "ETag",
+    "last-modified": "Last-Modified",
+    "content-md5": "Content-Md5",
+    "content-encoding": "Content-Encoding",
+    "content-disposition": "Content-Disposition",
+    "content-language": "Content-Language",
+}
+
+
+def range_header(start: int | None, end: int | None) -> str | None:
+    """HTTP Range for the half-open byte range [start, end); None for the whole object.
+
+    A negative ``start`` with no ``end`` asks for the last ``-start`` bytes (a suffix range).
+    """
+    if start is None and end is None:
+        return None
+    if start is not None and start < 0:
+        if end is not None:
+            raise ValueError(f"a negative start ({start}) needs an open end, got end={end}")
+        return f"Range: bytes={start}"
+    if end is not None and end < 0:
+        raise ValueError(f"negative end ({end}) is not supported for remote reads")
+    first = start or 0
+    if end is None:
+        return f"Range: bytes={first}-"
+    if end <= first:
+        return ""  # empty range: nothing to fetch
+    return f"Range: bytes={first}-{end - 1}"
+
+
+def quote_key(key: str) -> str:
+    """Percent-encode an object key for a URL path, keeping '/' separators."""
+    return quote(key, safe="/~!$&'()*+,;=:@")
+
+
+def parse_http_date(value: str | None) -> Any:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def head_from_headers(headers: dict[str, str]) -> dict[str, Any]:
+    """A head dict with every HEAD_KEYS key, from lower-cased response headers."""
+    head = empty_head()
+    for name, key in _HEADER_KEYS.items():
+        value = headers.get(name)
+        if value is not None:
+            head[key] = value
+    if head["Content-Length"] is not None:
+        head["Content-Length"] = int(head["Content-Length"])
+    head["Last-Modified"] = parse_http_date(headers.get("last-modified"))
+    return head
+
+
+def response_error(response: engine.Response) -> CloudFilesError:
+    """The named exception for a failed response (transport error or HTTP status)."""
+    if response.error is not None:
+        return response.error
+    message = response.body[:300].decode("utf-8", "replace").strip() if response.body else None
+    return http_error(response.status, response.request.url, response.body[:4096] or None, message or None)
+
+
+class RemoteInterface(StorageInterface):
+    """Base of the network schemes: holds the engine settings and runs batches through it."""
+
+    def __init__(self, path: Any, options: InterfaceOptions) -> None:
+        super().__init__(path, options)
+        self.retry = Retry()
+        timeout = Timeout()
+        if options.connect_timeout is not None or options.read_timeout is not None:
+            timeout = Timeout(
+                connect=options.connect_timeout if options.connect_timeout is not None else timeout.connect,
+                read=options.read_timeout if options.read_timeout is not None else timeout.read,
+            )
+        self.timeout = timeout
+
+    def run(self, requests: Iterable[engine.Request]) -> Iterator[engine.Response]:
+        """Run a lazy batch of requests through this thread's engine, completion order."""
+        return engine.transfer(
+            requests,
+            concurrency=max(1, int(self.options.concurrency or 1)),
+            retry=self.retry,
+            timeout=self.timeout,
+            green=self.options.green,
+        )

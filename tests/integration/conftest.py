@@ -1,0 +1,19 @@
+"""Servers for the integration tests, started once per test session on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from servers import Nginx  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    server = Nginx(tmp_path_factory.mktemp("nginx")).start()
+    yield server
+    server.stop()
