@@ -1,0 +1,671 @@
+"""Transfer recording and machine network sampling.
+
+:class:`TransmissionMonitor` records every transfer ("flight") as an interval ``[begin, end)`` with a
+byte count, and answers rate questions about them (totals, current rate, peak, per-second histogram,
+Gantt chart). :class:`IOSampler` samples the machine's NIC byte counters (psutil) on a daemon thread
+into a circular buffer.
+
+Design notes:
+
+* Flights are kept in plain parallel lists, not an interval tree: recording is an O(1) append under a
+  lock (the engine calls it once per completed transfer, on its hot path), and every query is a
+  vectorised numpy pass over all intervals, which beats tree walks for the query sizes seen here.
+* Times are stored as integer microseconds of the Unix epoch. They are measured with
+  ``time.monotonic()`` (immune to wall-clock jumps) and converted with one per-process offset, so
+  ``start_unix_time()`` really is a Unix time and monitors pickled in other processes merge coherently.
+* matplotlib is optional and imported only inside the plot methods.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["IOEnum", "IOSampler", "TransmissionMonitor"]
+
+# monotonic seconds + _MONO_TO_UNIX = unix seconds (fixed per process).
+_MONO_TO_UNIX = time.time() - time.monotonic()
+
+
+def _mono_to_unix_us(t: float) -> int:
+    return int(round((t + _MONO_TO_UNIX) * 1e6))
+
+
+class IOEnum(enum.Enum):
+    """Direction of a transfer: RX = download, TX = upload."""
+
+    RX = 1
+    TX = 2
+
+
+def _rate_units(peak_bps: float) -> tuple[str, float]:
+    if peak_bps < 1e3:
+        return "bps", 1.0
+    if peak_bps < 1e6:
+        return "Kbps", 1e3
+    if peak_bps < 1e9:
+        return "Mbps", 1e6
+    return "Gbps", 1e9
+
+
+def _human_bytes(x: int) -> str:
+    if x < 1000:
+        return f"{x} B"
+    for factor, unit in ((1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if x >= factor:
+            return f"{x / factor:.2f} {unit}"
+    return f"{x} B"  # pragma: no cover
+
+
+class TransmissionMonitor:
+    """Records transfers and reports their rates. Thread-safe and picklable.
+
+    Usage::
+
+        tm = TransmissionMonitor(IOEnum.RX)
+        flight = tm.start_io(0)
+        ...  # transfer
+        tm.end_io(flight, num_bytes)
+        tm.total_Mbps()
+    """
+
+    def __init__(self, direction: IOEnum) -> None:
+        self._direction = direction
+        self._lock = threading.Lock()
+        self._in_flight: dict[Any, tuple[float, int]] = {}
+        # Bytes announced by start_io for flights not yet landed (uploads know their size up front).
+        self._in_flight_bytes = 0
+        self._begin_us: list[int] = []
+        self._end_us: list[int] = []
+        self._nbytes: list[int] = []
+        self._ids: list[Any] = []
+        self._errors: set[Any] = set()
+        self._total_bytes_landed = 0
+
+    @property
+    def direction(self) -> IOEnum:
+        """RX (download) or TX (upload)."""
+        return self._direction
+
+    # -- recording ----------------------------------------------------------------------------------------
+
+    def start_io(self, num_bytes: int, start_time: float | None = None) -> uuid.UUID:
+        """Open a flight of (expected) ``num_bytes``; returns its id for :meth:`end_io`.
+
+        ``start_time`` is a ``time.monotonic()`` value (default: now).
+        """
+        flight_id = uuid.uuid4()
+        if start_time is None:
+            start_time = time.monotonic()
+        with self._lock:
+            self._in_flight[flight_id] = (start_time, num_bytes)
+            self._in_flight_bytes += num_bytes
+        return flight_id
+
+    def end_io(self, flight_id: Any, num_bytes: int) -> None:
+        """Close a flight that moved ``num_bytes``. Closing a flight already ended by
+        :meth:`end_error` is a no-op; an unknown id raises KeyError."""
+        end = time.monotonic()
+        with self._lock:
+            entry = self._in_flight.pop(flight_id, None)
+            if entry is None:
+                if flight_id in self._errors:
+                    return
+                raise KeyError(flight_id)
+            start, announced = entry
+            self._in_flight_bytes -= announced
+            self._append(flight_id, start, end, num_bytes)
+
+    def end_error(self, flight_id: Any) -> None:
+        """Close a flight that failed: recorded with 0 bytes and marked as an error (red in Gantt)."""
+        end = time.monotonic()
+        with self._lock:
+            self._errors.add(flight_id)
+            entry = self._in_flight.pop(flight_id, None)
+            if entry is not None:
+                start, announced = entry
+                self._in_flight_bytes -= announced
+                self._append(flight_id, start, end, 0)
+
+    def record(
+        self, num_bytes: int, start_time: float, end_time: float | None = None, error: bool = False
+    ) -> None:
+        """Record a finished flight in one call (``time.monotonic()`` times; end defaults to now).
+
+        For engines that learn a transfer's timing only when it completes.
+        """
+        if end_time is None:
+            end_time = time.monotonic()
+        flight_id = uuid.uuid4()
+        with self._lock:
+            if error:
+                self._errors.add(flight_id)
+            self._append(flight_id, start_time, end_time, 0 if error else num_bytes)
+
+    def _append(self, flight_id: Any, start: float, end: float, num_bytes: int) -> None:
+        begin_us = _mono_to_unix_us(start)
+        end_us = max(begin_us, _mono_to_unix_us(end))
+        self._begin_us.append(begin_us)
+        self._end_us.append(end_us)
+        self._nbytes.append(int(num_bytes))
+        self._ids.append(flight_id)
+        self._total_bytes_landed += int(num_bytes)
+
+    @classmethod
+    def merge(cls, tms: Iterable[TransmissionMonitor]) -> TransmissionMonitor:
+        """A new monitor holding the flights of all ``tms`` (direction of the first; TX if empty)."""
+        tms = list(tms)
+        if not tms:
+            return cls(IOEnum.TX)
+        out = cls(tms[0]._direction)
+        for other in tms:
+            with other._lock:
+                out._begin_us.extend(other._begin_us)
+                out._end_us.extend(other._end_us)
+                out._nbytes.extend(other._nbytes)
+                out._ids.extend(other._ids)
+                out._errors.update(other._errors)
+                out._total_bytes_landed += other._total_bytes_landed
+        return out
+
+    # -- queries ------------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        with self._lock:
+            begin = np.array(self._begin_us, dtype=np.int64)
+            end = np.array(self._end_us, dtype=np.int64)
+            nbytes = np.array(self._nbytes, dtype=np.int64)
+        return begin, end, nbytes
+
+    def __len__(self) -> int:
+        """Number of finished flights."""
+        with self._lock:
+            return len(self._nbytes)
+
+    def num_in_flight(self) -> int:
+        """Flights started and not yet ended."""
+        with self._lock:
+            return len(self._in_flight)
+
+    def in_flight_bytes(self) -> int:
+        """Bytes announced by :meth:`start_io` for flights not yet ended."""
+        with self._lock:
+            return self._in_flight_bytes
+
+    def total_bytes(self) -> int:
+        """Sum of all bytes landed."""
+        with self._lock:
+            return self._total_bytes_landed
+
+    def total_bps(self) -> float:
+        """Average bits per second over the whole recording (first begin to last end); 0 if empty."""
+        with self._lock:
+            if not self._begin_us:
+                return 0.0
+            span_us = max(self._end_us) - min(self._begin_us)
+            total = self._total_bytes_landed
+        if span_us <= 0:
+            return 0.0
+        return total / (span_us / 1e6) * 8
+
+    def total_Mbps(self) -> float:
+        """Average rate in megabits per second."""
+        return self.total_bps() / 1e6
+
+    def total_Gbps(self) -> float:
+        """Average rate in gigabits per second."""
+        return self.total_bps() / 1e9
+
+    def total_MBps(self) -> float:
+        """Average rate in megabytes per second."""
+        return self.total_Mbps() / 8.0
+
+    def total_GBps(self) -> float:
+        """Average rate in gigabytes per second."""
+        return self.total_Gbps() / 8.0
+
+    def current_bps(self, look_back_sec: float = 2.0) -> float:
+        """Bits per second over the last ``look_back_sec`` seconds (flights prorated by overlap)."""
+        look_back_us = int(look_back_sec * 1e6)
+        now_us = _mono_to_unix_us(time.monotonic())
+        begin, end, nbytes = self._snapshot()
+        if begin.size == 0 or look_back_us <= 0:
+            return 0.0
+        query_us = now_us - look_back_us
+        sel = end > query_us
+        b, e, n = begin[sel], end[sel], nbytes[sel].astype(np.float64)
+        dur = (e - b).astype(np.float64)
+        inside = b >= query_us
+        frac = np.where(inside | (dur <= 0), 1.0, (e - query_us) / np.where(dur > 0, dur, 1.0))
+        num_bytes = float(np.round(n * frac).sum())
+        window_us = min(look_back_us, now_us - int(begin.min()))
+        if window_us <= 0:
+            return 0.0
+        return num_bytes / (window_us / 1e6) * 8
+
+    def current_Mbps(self, look_back_sec: float = 2.0) -> float:
+        """Current rate in megabits per second."""
+        return self.current_bps(look_back_sec) / 1e6
+
+    def current_Gbps(self, look_back_sec: float = 2.0) -> float:
+        """Current rate in gigabits per second."""
+        return self.current_bps(look_back_sec) / 1e9
+
+    def current_MBps(self, look_back_sec: float = 2.0) -> float:
+        """Current rate in megabytes per second."""
+        return self.current_Mbps(look_back_sec) / 8.0
+
+    def current_GBps(self, look_back_sec: float = 2.0) -> float:
+        """Current rate in gigabytes per second."""
+        return self.current_Gbps(look_back_sec) / 8.0
+
+    def start_unix_time(self) -> float:
+        """Unix time (seconds) the first flight began; 0.0 if nothing was recorded."""
+        with self._lock:
+            return min(self._begin_us) / 1e6 if self._begin_us else 0.0
+
+    def end_unix_time(self) -> float:
+        """Unix time (seconds) the last flight ended; 0.0 if nothing was recorded."""
+        with self._lock:
+            return max(self._end_us) / 1e6 if self._end_us else 0.0
+
+    def peak_bps(self) -> float:
+        """Highest one-second rate (bits per second) in the :meth:`histogram`; 0 if empty."""
+        hist = self.histogram(resolution=1.0)
+        return float(hist.max()) * 8 if hist.size else 0.0
+
+    def histogram(self, resolution: float = 1.0) -> npt.NDArray[np.uint64]:
+        """Bytes landed per time bin of ``resolution`` seconds, each flight spread evenly over its
+        duration. Bins start at the whole second before the first flight. Empty array if no flights.
+        """
+        if resolution <= 0:
+            raise ValueError(f"Resolution must be positive. Got: {resolution}")
+        begin, end, nbytes = self._snapshot()
+        if begin.size == 0:
+            return np.array([], dtype=np.uint64)
+
+        # Subtract in integer microseconds first: epoch-sized floats would lose sub-microsecond precision.
+        origin_us = (int(begin.min()) // 1_000_000) * 1_000_000
+        b = (begin - origin_us) / 1e6
+        e = (end - origin_us) / 1e6
+        last = float(np.ceil(e.max()))
+        num_bins = max(1, int(np.ceil(last / resolution)))
+        # Exact integration of a piecewise-linear "bytes landed by time t" curve: each flight adds slope
+        # n/d over [b, e); zero-length flights add a step at b.
+        dur = e - b
+        ramp = dur > 0
+        rate = np.where(ramp, nbytes / np.where(ramp, dur, 1.0), 0.0)
+        times = np.concatenate([b[ramp], e[ramp], b[~ramp]])
+        dslope = np.concatenate([rate[ramp], -rate[ramp], np.zeros(int((~ramp).sum()))])
+        jump = np.concatenate([np.zeros(2 * int(ramp.sum())), nbytes[~ramp].astype(np.float64)])
+        order = np.argsort(times, kind="stable")
+        times, dslope, jump = times[order], dslope[order], jump[order]
+        slope_after = np.cumsum(dslope)
+        gaps = np.diff(times, prepend=times[0])
+        slope_before = np.concatenate([[0.0], slope_after[:-1]])
+        cum = np.cumsum(slope_before * gaps + jump)  # F at each event (right-continuous)
+
+        edges = np.arange(num_bins + 1, dtype=np.float64) * resolution
+        # Left limits, so a step exactly on an edge lands in the bin that starts there.
+        idx = np.searchsorted(times, edges, side="left") - 1
+        safe = np.clip(idx, 0, None)
+        # idx is the last event strictly before the edge (and the last of its ties), so cum/slope there
+        # give the curve's value just left of the edge.
+        f_edges = np.where(idx >= 0, cum[safe] + slope_after[safe] * (edges - times[safe]), 0.0)
+        f_edges[-1] = float(nbytes.sum())
+        bins = np.diff(f_edges)
+        return np.clip(np.round(bins), 0, None).astype(np.uint64)
+
+    # -- plots --------------------------------------------------------------------------------------------
+
+    def plot_histogram(self, resolution: float = 1.0, filename: str | None = None) -> None:
+        """Plot the transfer rate over time (needs matplotlib). Saves to ``filename`` or shows it."""
+        import matplotlib.pyplot as plt
+
+        xfer = self.histogram(resolution).astype(np.float64) * 8 / resolution
+        ylabel, factor = _rate_units(float(xfer.max()) if xfer.size else 0.0)
+        xfer /= factor
+        x_values = np.arange(len(xfer)) * resolution
+
+        plt.figure(figsize=(10, 6))
+        plt.plot(x_values, xfer, color="dodgerblue", linestyle="-", linewidth=1.5, alpha=0.8)
+        plt.fill_between(x_values, 0, xfer, color="dodgerblue", alpha=0.4)
+        direction = "Upload" if self._direction == IOEnum.TX else "Download"
+        plt.title(f"Estimated Data {direction} Rate")
+        plt.xlabel("Time (seconds)")
+        plt.ylabel(ylabel)
+        plt.grid(axis="y", linestyle="--", alpha=0.7)
+        plt.tight_layout()
+        if filename is not None:
+            plt.savefig(filename)
+        else:
+            plt.show()
+        plt.close("all")
+
+    def plot_gantt(
+        self,
+        filename: str | None = None,
+        title: str | None = None,
+        show_size_labels: bool | None = None,
+    ) -> None:
+        """One bar per flight over time, coloured by size (errors in red). Needs matplotlib."""
+        import matplotlib.colors as colors
+        import matplotlib.pyplot as plt
+        from matplotlib.cm import ScalarMappable
+
+        with self._lock:
+            begin = list(self._begin_us)
+            end = list(self._end_us)
+            sizes = list(self._nbytes)
+            ids = list(self._ids)
+            errors = set(self._errors)
+        start = min(begin) / 1e6 if begin else 0.0
+        if show_size_labels is None:
+            show_size_labels = len(sizes) < 40
+        lo, hi = (min(sizes), max(sizes)) if sizes else (0, 0)
+        norm = colors.Normalize(vmin=0, vmax=hi * 1.1 or 1) if lo == hi else colors.Normalize(lo, hi)
+        cmap = plt.get_cmap("viridis")
+
+        fig, ax = plt.subplots(figsize=(10, 5))
+        order = sorted(range(len(begin)), key=lambda i: begin[i])
+        for row, i in enumerate(order):
+            duration = (end[i] - begin[i]) / 1e6
+            left = begin[i] / 1e6 - start
+            cval = float(norm(sizes[i]))
+            color = "red" if ids[i] in errors else cmap(cval)
+            ax.barh(row, width=duration, left=left, height=1, color=color)
+            if show_size_labels:
+                ax.text(
+                    x=left + duration / 2,
+                    y=row,
+                    s=_human_bytes(int(sizes[i])),
+                    ha="center",
+                    va="center",
+                    color="black" if cval > 0.5 else "0.8",
+                    fontsize=8,
+                )
+        sm = ScalarMappable(cmap=cmap, norm=norm)
+        sm.set_array([])
+        plt.colorbar(sm, ax=ax, label="File Size (bytes)")
+        direction = "Upload" if self._direction == IOEnum.TX else "Download"
+        plt.xlabel("Time (seconds)")
+        plt.ylabel("Files in Flight")
+        ax.set_yticks([])
+        plt.title(title if title is not None else f"File {direction} Recording")
+        plt.tight_layout()
+        if filename is not None:
+            plt.savefig(filename)
+        else:
+            plt.show()
+        plt.close("all")
+
+    # -- pickling -----------------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = self.__dict__.copy()
+            state["_in_flight"] = dict(self._in_flight)
+            for key in ("_begin_us", "_end_us", "_nbytes", "_ids"):
+                state[key] = list(state[key])
+            state["_errors"] = set(self._errors)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"TransmissionMonitor({self._direction.name}, flights={len(self)}, "
+            f"bytes={self.total_bytes()}, errors={len(self._errors)})"
+        )
+
+
+class IOSampler:
+    """Samples the machine's network byte counters (psutil) every ``interval`` seconds.
+
+    Keeps the last ``buffer_sec`` seconds in a circular buffer. Use as a context manager or with
+    :meth:`start_sampling` / :meth:`stop_sampling`. Rates are in bits per second.
+    """
+
+    def __init__(self, buffer_sec: float = 600.0, interval: float = 0.25) -> None:
+        if buffer_sec <= 0 or interval <= 0:
+            raise ValueError(
+                f"Buffer and interval must be positive. buffer sec: {buffer_sec}, interval: {interval}"
+            )
+        self._interval = interval
+        self._buffer_sec = buffer_sec
+        self._terminate = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sample_lock = threading.Lock()
+        self._init_sample_buffers()
+
+    def _init_sample_buffers(self) -> None:
+        size = int(max(np.ceil(self._buffer_sec / self._interval) + 1, 2))
+        self._samples_bytes_rx = np.zeros(size, dtype=np.int64)
+        self._samples_bytes_tx = np.zeros(size, dtype=np.int64)
+        self._samples_time = np.zeros(size, dtype=np.float64)
+        self._cursor = 0  # next slot to write
+        self._num_samples = 0  # total ever taken (may exceed the buffer size)
+
+    # -- sampling thread ----------------------------------------------------------------------------------
+
+    def start_sampling(self, force: bool = False) -> None:
+        """Start the sampling thread (restart with fresh buffers if ``force``; else no-op if running)."""
+        if not force and self.is_sampling():
+            return
+        self.stop_sampling()
+        import psutil  # imported here: monitoring is optional, and psutil import costs ~10 ms
+
+        self._init_sample_buffers()
+        self._terminate = threading.Event()
+        # Prime the counters so the first sample is taken immediately and is consistent.
+        psutil.net_io_counters(nowrap=True)
+        self._do_sample(psutil)
+        self._thread = threading.Thread(
+            target=self._sample_loop,
+            args=(self._terminate, self._interval, psutil),
+            name="cloudfiles-iosampler",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop_sampling(self) -> None:
+        """Stop the sampling thread (takes one final sample). Safe to call when not sampling."""
+        self._terminate.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+        self._thread = None
+
+    def is_sampling(self) -> bool:
+        """True while the sampling thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _do_sample(self, psutil: Any) -> None:
+        net = psutil.net_io_counters(nowrap=True)
+        t = time.monotonic()
+        with self._sample_lock:
+            i = self._cursor
+            self._samples_bytes_rx[i] = net.bytes_recv
+            self._samples_bytes_tx[i] = net.bytes_sent
+            self._samples_time[i] = t
+            self._cursor = (i + 1) % self._samples_time.size
+            self._num_samples += 1
+
+    def _sample_loop(self, terminate: threading.Event, interval: float, psutil: Any) -> None:
+        next_t = time.monotonic() + interval
+        # Event.wait doubles as the sleep, so stop_sampling returns within one interval at most.
+        while not terminate.wait(max(0.0, next_t - time.monotonic())):
+            self._do_sample(psutil)
+            next_t += interval
+            now = time.monotonic()
+            if next_t < now:  # fell behind (suspended process): don't burst to catch up
+                next_t = now + interval
+        self._do_sample(psutil)
+
+    # -- data ---------------------------------------------------------------------------------------------
+
+    def num_samples(self) -> int:
+        """Samples currently held (at most the buffer size)."""
+        with self._sample_lock:
+            return min(self._num_samples, self._samples_time.size)
+
+    def samples(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """``(rx_bytes, tx_bytes, monotonic_times)`` in time order (cumulative counters)."""
+        with self._sample_lock:
+            rx = self._samples_bytes_rx.copy()
+            tx = self._samples_bytes_tx.copy()
+            ts = self._samples_time.copy()
+            cursor, n = self._cursor, self._num_samples
+        if n < ts.size:
+            return rx[:cursor], tx[:cursor], ts[:cursor]
+        return (
+            np.concatenate([rx[cursor:], rx[:cursor]]),
+            np.concatenate([tx[cursor:], tx[:cursor]]),
+            np.concatenate([ts[cursor:], ts[:cursor]]),
+        )
+
+    def start_time(self) -> float:
+        """Monotonic time of the oldest held sample (0.0 if none)."""
+        _, _, ts = self.samples()
+        return float(ts[0]) if ts.size else 0.0
+
+    def end_time(self) -> float:
+        """Monotonic time of the newest sample (0.0 if none)."""
+        _, _, ts = self.samples()
+        return float(ts[-1]) if ts.size else 0.0
+
+    def current_bps(self, look_back_sec: float = 2.0) -> tuple[float, float]:
+        """``(rx_bps, tx_bps)`` over (about) the last ``look_back_sec`` seconds."""
+        rx, tx, ts = self.samples()
+        if ts.size <= 1:
+            return (0.0, 0.0)
+        t = ts[-1]
+        # The newest sample at least look_back_sec old; else the oldest one held.
+        candidates = np.nonzero(t - ts[:-1] >= look_back_sec)[0]
+        i = int(candidates[-1]) if candidates.size else 0
+        elapsed = float(t - ts[i])
+        if elapsed < 1e-4:
+            return (0.0, 0.0)
+        return (float(rx[-1] - rx[i]) / elapsed * 8, float(tx[-1] - tx[i]) / elapsed * 8)
+
+    def peak_bps(self, window: float = 1.0) -> tuple[float, float]:
+        """Highest ``(rx_bps, tx_bps)`` over any span of at least ``window`` seconds (or up to the
+        newest sample, for spans starting less than ``window`` before it)."""
+        rx, tx, ts = self.samples()
+        if ts.size <= 1:
+            return (0.0, 0.0)
+        n = ts.size
+        j = np.searchsorted(ts, ts + window, side="left")
+        starts = np.arange(n - 1)
+        j = j[:-1]
+        valid = j < n
+
+        def peak(data: npt.NDArray[np.int64]) -> float:
+            best = 0.0
+            if valid.any():
+                i1, j1 = starts[valid], j[valid]
+                best = max(best, float(((data[j1] - data[i1]) / (ts[j1] - ts[i1])).max()) * 8)
+            span = ts[-1] - ts[starts]
+            ok = span > 0
+            if ok.any():
+                best = max(best, float(((data[-1] - data[starts[ok]]) / span[ok]).max()) * 8)
+            return best
+
+        return (peak(rx), peak(tx))
+
+    def _histogram(
+        self, resolution: float, counters: npt.NDArray[np.int64], ts: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.uint64]:
+        if resolution <= 0:
+            raise ValueError(f"Resolution must be positive. Got: {resolution}")
+        if ts.size <= 1:
+            return np.array([], dtype=np.uint64)
+        deltas = np.clip(np.diff(counters), 0, None)
+        num_bins = max(1, int(np.ceil((ts[-1] - ts[0]) / resolution)))
+        which = np.minimum(((ts[:-1] - ts[0]) / resolution).astype(np.int64), num_bins - 1)
+        counts = np.bincount(which, weights=deltas, minlength=num_bins)
+        return np.asarray(counts.round(), dtype=np.uint64)
+
+    def histogram_rx(self, resolution: float = 1.0) -> npt.NDArray[np.uint64]:
+        """Bytes received per ``resolution``-second bin."""
+        rx, _, ts = self.samples()
+        return self._histogram(resolution, rx, ts)
+
+    def histogram_tx(self, resolution: float = 1.0) -> npt.NDArray[np.uint64]:
+        """Bytes sent per ``resolution``-second bin."""
+        _, tx, ts = self.samples()
+        return self._histogram(resolution, tx, ts)
+
+    def plot_histogram(self, resolution: float | None = None, filename: str | None = None) -> None:
+        """Plot measured download and upload rates over time (needs matplotlib)."""
+        import matplotlib.pyplot as plt
+
+        if resolution is None:
+            resolution = 1.0
+        elif resolution < self._interval:
+            raise ValueError(
+                "Can't create histogram bins at a higher resolution than the sample rate. "
+                f"Got: {resolution} Sample Rate: {self._interval}"
+            )
+        down = self.histogram_rx(resolution).astype(np.float64) * 8 / resolution
+        up = self.histogram_tx(resolution).astype(np.float64) * 8 / resolution
+        peak = max(float(down.max()) if down.size else 0.0, float(up.max()) if up.size else 0.0)
+        ylabel, factor = _rate_units(peak)
+        down /= factor
+        up /= factor
+        x_values = np.arange(len(down)) * resolution
+
+        plt.figure(figsize=(10, 6))
+        plt.plot(x_values, down, color="dodgerblue", linewidth=1.5, label="Download", alpha=0.8)
+        plt.fill_between(x_values, 0, down, color="dodgerblue", alpha=0.4)
+        plt.plot(x_values, up, color="salmon", linewidth=1.5, label="Upload", alpha=0.8)
+        plt.fill_between(x_values, 0, up, color="salmon", alpha=0.4)
+        plt.legend()
+        plt.title("Measured Data Transfer Rate")
+        plt.xlabel("Time (seconds)")
+        plt.ylabel(ylabel)
+        plt.grid(axis="y", linestyle="--", alpha=0.7)
+        plt.tight_layout()
+        if filename is not None:
+            plt.savefig(filename)
+        else:
+            plt.show()
+        plt.close("all")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def __enter__(self) -> IOSampler:
+        self.start_sampling()
+        return self
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        self.stop_sampling()
+
+    def __del__(self) -> None:
+        try:
+            self._terminate.set()
+        except AttributeError:  # pragma: no cover - partially constructed
+            pass
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._sample_lock:
+            state = self.__dict__.copy()
+        for key in ("_sample_lock", "_terminate", "_thread"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sample_lock = threading.Lock()
+        self._terminate = threading.Event()
+        self._thread = None
