@@ -8,6 +8,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import exceptions
+from . import compression, exceptions, lib, monitoring, paths
+from .cloudfiles import CloudFiles, clear_memory, dl, reset_connection_pools
 
-__all__ = ["__version__", "exceptions"]
+__all__ = [
+    "CloudFiles",
+    "__version__",
+    "clear_memory",
+    "compression",
+    "dl",
+    "exceptions",
+    "lib",
+    "monitoring",
+    "paths",
+    "reset_connection_pools",
+]

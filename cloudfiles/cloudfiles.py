@@ -1,0 +1,1269 @@
+"""The :class:`CloudFiles` facade: the cloud-files API over every scheme.
+
+This layer owns input shapes (scalar vs iterable, tuples vs dicts), result shapes, errors, progress
+bars, compression of uploads and decompression of downloads (on :mod:`cloudfiles.codecpool`), and
+process-level ``parallel``. Everything that touches storage goes through one
+:class:`~cloudfiles.interfaces.base.StorageInterface` per CloudFiles, in batch form: the facade hands
+it a lazy iterable of requests and consumes results as they complete.
+
+Deliberate differences from cloud-files 6.4.3 (SPEC section 9), each documented on its method:
+``delete`` returns the number of paths deleted (not batches); ``parallel>1`` never changes a return
+shape; ``get_acl``/``dl`` return scalars for scalar input; ``put_jsons`` forwards ``cache_control``;
+``isdir`` always checks; ``endpoint`` and ``no_sign_request`` work; the ``compress`` key of a result is
+None (not ``''``) for identity on every scheme.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import collections.abc
+import functools
+import hashlib
+import itertools
+import math
+import multiprocessing
+import os
+import posixpath
+import sys
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Union, cast
+
+import orjson
+
+from . import codecpool, compression, paths
+from .exceptions import CRC32CIntegrityError, MD5IntegrityError, UnsupportedProtocolError
+from .interfaces import get_interface_class
+from .interfaces.base import (
+    GetItem,
+    GetResult,
+    InterfaceOptions,
+    PutItem,
+    StorageInterface,
+)
+from .interfaces.file import FileInterface
+from .lib import jsonify, sip, toiter
+from .monitoring import IOEnum, TransmissionMonitor
+
+GetPathType = Union[str, dict[str, Any], Iterable[Any]]  # noqa: UP007 (a runtime alias)
+PutType = Any
+
+#: Keys of every multi-item ``get`` result dict, in this order.
+RESULT_KEYS = ("path", "content", "byte_range", "error", "compress", "raw", "tags")
+
+_LOCAL_PROTOCOLS = ("file", "mem")
+_NO_REQUEST_PAYER = ("file", "mem", "http", "https")
+
+
+# -- small helpers -----------------------------------------------------------------------------------
+def totalfn(items: Any, total: int | None) -> int | None:
+    """``total`` if given, else ``len(items)`` when the input has a length, else None."""
+    if total is not None:
+        if total < 0:
+            raise ValueError(f"total must be >= 0. Got: {total}")
+        return total
+    try:
+        return len(items)
+    except TypeError:
+        return None
+
+
+def _put_items(files: Any) -> Any:
+    """Like ``toiter`` for puts: a ``(path, content)`` tuple is one item, not two."""
+    if isinstance(files, tuple) and len(files) == 2 and isinstance(files[0], str):
+        return [files]
+    return toiter(files)
+
+
+def _is_reiterable(obj: Any) -> bool:
+    """True for collections that can be iterated twice (lists, tuples, sets, dict views...)."""
+    return isinstance(obj, collections.abc.Collection) and not isinstance(obj, collections.abc.Iterator)
+
+
+def _to_bytes(content: Any) -> Any:
+    if type(content) is bytes or content is None:
+        return content
+    if isinstance(content, (bytearray, memoryview)):
+        return bytes(content)
+    return content  # Python objects stored raw on mem://
+
+
+def _nbytes(content: Any) -> int:
+    if isinstance(content, (bytes, bytearray)):
+        return len(content)
+    if isinstance(content, memoryview):
+        return content.nbytes
+    return 0
+
+
+class _NullBar:
+    """Stand-in for a disabled tqdm bar (cheaper than constructing one)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Bar:
+    """Context manager yielding a tqdm bar (or a no-op); closes only bars it created."""
+
+    def __init__(self, progress: Any, total: int | None, desc: str | None) -> None:
+        self.bar: Any
+        self.owned = False
+        if progress is None or progress is False or progress == "":
+            self.bar = _NullBar()
+        elif hasattr(progress, "update") and hasattr(progress, "close"):
+            self.bar = progress  # a caller's tqdm: share it, leave it open
+        else:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc)
+            self.owned = True
+
+    def __enter__(self) -> Any:
+        return self.bar
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned:
+            self.bar.close()
+
+
+def _path_of_get(item: Any) -> tuple[str, int | None, int | None, Any]:
+    if isinstance(item, str):
+        return item, None, None, None
+    if isinstance(item, dict):
+        return item["path"], item.get("start"), item.get("end"), item.get("tags")
+    raise TypeError(f"a get path is a str or a dict with 'path'; got {type(item).__name__}")
+
+
+def _check_integrity(res: GetResult, content: Any) -> None:
+    """Compare the server's hash of a whole object with the downloaded bytes."""
+    if res.server_hash is None or res.item.start is not None or res.item.end is not None:
+        return
+    if res.hash_type == "md5":
+        digest = base64.b64encode(hashlib.md5(content).digest()).decode("ascii")
+        if digest.rstrip("=") != res.server_hash.rstrip("="):
+            raise MD5IntegrityError(
+                f"{res.item.path} failed its md5 check. server md5: {res.server_hash} computed md5: {digest}"
+            )
+    elif res.hash_type == "crc32c":
+        from . import lib
+
+        server = int.from_bytes(base64.b64decode(res.server_hash), "big")
+        computed = lib.crc32c(content)
+        if computed != server:
+            raise CRC32CIntegrityError(
+                f"crc32c mismatch for {res.item.path}: server {server} ; client {computed}"
+            )
+
+
+def _finish_get(res: GetResult, raw: bool) -> dict[str, Any]:
+    """Turn one interface result into the public result dict (verify + decompress)."""
+    item = res.item
+    content = res.content
+    error = res.error
+    if error is None and content is not None:
+        try:
+            _check_integrity(res, content)
+            if not raw and res.encoding is not None:
+                content = compression.decompress(content, res.encoding, filename=item.path)
+            content = _to_bytes(content)
+        except Exception as err:
+            error = err
+            content = None
+    elif error is not None:
+        content = None
+    return {
+        "path": item.path,
+        "content": content,
+        "byte_range": (item.start, item.end),
+        "error": error,
+        "compress": res.encoding,
+        "raw": raw,
+        "tags": item.tags,
+    }
+
+
+def _decode_cost(res: GetResult, raw: bool) -> int:
+    # Only worth a worker thread when there is codec or hashing work on a large body.
+    if res.content is None or res.error is not None:
+        return 0
+    if (raw or res.encoding is None) and res.server_hash is None:
+        return 0
+    return _nbytes(res.content)
+
+
+def _parallel_worker(state: dict[str, Any], method: str, block: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Runs in a spawned process: rebuild the CloudFiles and run one block serially."""
+    cf = CloudFiles.__new__(CloudFiles)
+    cf.__setstate__(state)
+    return getattr(cf, method)(block, **kwargs)
+
+
+def _detect_green(green: bool | None) -> bool:
+    if green is not None:
+        return bool(green)
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and getattr(monkey, "saved", None))
+
+
+# -- the facade ----------------------------------------------------------------------------------------
+class CloudFiles:
+    """A multi-threaded key-value client for one directory (cloudpath) on GCS, S3, HTTP(S), local
+    files (``file://``) or memory (``mem://``).
+
+    Methods accept one path (a ``str``, or a ``dict`` for ranged gets / puts) and return a scalar, or
+    any iterable of paths (list, tuple, set, generator, iterator, another CloudFiles) and return a
+    collection. Generators are consumed lazily.
+
+    Parameters (all keyword-only after ``cloudpath``):
+      progress: show tqdm bars for multi-item operations; a str is appended to the bar description.
+      green: True uses gevent-friendly waits; None detects gevent monkey-patching; False uses threads.
+      secrets: dict or JSON string of credentials overriding the secret files.
+      num_threads: transfers in flight at once per call (forced 0 for mem://, which runs inline).
+      use_https: rewrite gs:// and s3:// (and aliases) to their public https endpoints.
+      endpoint: alternate S3 endpoint host (e.g. ``https://minio.local:9000``).
+      parallel: default process count for get/puts/delete (0 = all cores).
+      request_payer: requester-pays billing (gs: project id; s3: must be ``'requester'``).
+      locking: file:// advisory reader/writer locks when truthy.
+      lock_dir: where file:// locks live (default ``$CLOUD_FILES_LOCK_DIR`` or ``~/.cloudfiles/locks``).
+      composite_upload_threshold: bytes above which GCS/S3 uploads are split into parts.
+      no_sign_request: anonymous S3 requests.
+      connect_timeout, read_timeout: seconds; None uses the engine defaults (cloudfiles extension).
+    """
+
+    def __init__(
+        self,
+        cloudpath: str,
+        *,
+        progress: bool | str = False,
+        green: bool | None = None,
+        secrets: Any = None,
+        num_threads: int = 20,
+        use_https: bool = False,
+        endpoint: str | None = None,
+        parallel: int | bool = 1,
+        request_payer: str | None = None,
+        locking: bool | None = None,
+        lock_dir: str | None = None,
+        composite_upload_threshold: int = int(1e8),
+        no_sign_request: bool = False,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        if not isinstance(cloudpath, str):
+            raise TypeError(f"cloudpath must be a str, got {type(cloudpath).__name__}")
+        cloudpath = paths.normalize(cloudpath)
+        if use_https:
+            cloudpath = paths.to_https_protocol(cloudpath)
+        parallel = int(parallel)
+        if parallel < 0:
+            raise ValueError(f"parallel must be >= 0. Got: {parallel}")
+
+        self.cloudpath = cloudpath
+        self.progress = progress
+        self.secrets = secrets
+        self.num_threads = num_threads
+        self.green = _detect_green(green)
+        self.parallel = parallel
+        self.request_payer = request_payer
+        self.locking = locking
+        self.composite_upload_threshold = composite_upload_threshold
+        self.no_sign_request = no_sign_request
+        self.use_https = use_https
+        self.endpoint = endpoint
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._lock_dir = lock_dir
+
+        self._path = paths.extract(cloudpath)
+        if endpoint:
+            self._path = self._path._replace(host=endpoint)
+        if request_payer is not None and self._path.protocol in _NO_REQUEST_PAYER:
+            raise ValueError(f"request_payer is not supported for {self._path.protocol}://")
+        if self._path.protocol == "s3" and request_payer not in (None, "requester"):
+            raise ValueError(f"request_payer for s3 must be 'requester'. Got: {request_payer!r}")
+        self._interface_cls = get_interface_class(self._path.protocol or "file")
+        if self._path.protocol == "mem":
+            self.num_threads = 0
+        self._iface: StorageInterface | None = None
+        self._iface_lock = threading.Lock()
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _options(self) -> InterfaceOptions:
+        return InterfaceOptions(
+            secrets=self.secrets,
+            request_payer=self.request_payer,
+            locking=self.locking,
+            lock_dir=self.lock_dir if self.locking else self._lock_dir,
+            composite_upload_threshold=self.composite_upload_threshold,
+            no_sign_request=self.no_sign_request,
+            use_https=self.use_https,
+            endpoint=self.endpoint,
+            concurrency=max(1, self.num_threads),
+            green=self.green,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+
+    @property
+    def interface(self) -> StorageInterface:
+        """The scheme implementation serving this CloudFiles (created on first use)."""
+        iface = self._iface
+        if iface is None:
+            with self._iface_lock:
+                if self._iface is None:
+                    self._iface = self._interface_cls(self._path, self._options())
+                iface = self._iface
+        return iface
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_iface"] = None
+        state.pop("_iface_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._iface = None
+        self._iface_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CloudFiles({self.cloudpath!r})"
+
+    def _progress(self, progress: Any) -> Any:
+        return self.progress if progress is None else progress
+
+    def _desc(self, prefix: str, progress: Any = None) -> str:
+        label = progress if isinstance(progress, str) else self.progress
+        if isinstance(label, str) and label:
+            return f"{prefix} {label}"
+        return prefix
+
+    def _bar(self, progress: Any, total: int | None, prefix: str) -> _Bar:
+        progress = self._progress(progress)
+        return _Bar(progress, total, self._desc(prefix, progress))
+
+    def _effective_parallel(self, parallel: int | bool | None) -> int:
+        value = self.parallel if parallel is None else int(parallel)
+        if value < 0:
+            raise ValueError(f"parallel must be >= 0. Got: {value}")
+        if value == 0:
+            value = multiprocessing.cpu_count()
+        # mem:// lives in this process's memory: other processes cannot see it, so it always runs here.
+        if self._path.protocol == "mem":
+            return 1
+        return value
+
+    def _run_parallel(
+        self,
+        method: str,
+        items: Iterable[Any],
+        parallel: int,
+        total: int | None,
+        bar: Any,
+        kwargs: dict[str, Any],
+    ) -> list[Any]:
+        """Spread blocks of ``items`` over ``parallel`` spawned processes; results in completion order.
+
+        Spawn (not fork) is used because forking a process that holds threads (codec pool, curl
+        handles, gevent hubs) is unsafe. Items are pickled, so file handles cannot be sent.
+        """
+        block_size = 250
+        if total is not None:
+            block_size = min(1250, max(20, math.ceil(total / parallel)))
+        state = self.__getstate__()
+        kwargs = dict(kwargs, parallel=1, progress=False)
+        results: list[Any] = []
+        ctx = multiprocessing.get_context("spawn")
+
+        def harvest(pending: set[Future[Any]], block: bool) -> set[Future[Any]]:
+            done, rest = wait(pending, return_when=FIRST_COMPLETED) if block else (set(), pending)
+            for fut in done:
+                res = fut.result()
+                results.append(res)
+                bar.update(self._block_count(res, kwargs))
+            return rest
+
+        with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
+            pending: set[Future[Any]] = set()
+            for block in sip(items, block_size):
+                pending.add(pool.submit(_parallel_worker, state, method, list(block), kwargs))
+                while len(pending) >= 2 * parallel:
+                    pending = harvest(pending, True)
+            while pending:
+                pending = harvest(pending, True)
+        return results
+
+    @staticmethod
+    def _block_count(res: Any, kwargs: dict[str, Any]) -> int:
+        if kwargs.get("return_recording"):
+            res = res[0]
+        if isinstance(res, int):
+            return res
+        return len(res)
+
+    # -- get ---------------------------------------------------------------------------------------
+    def get(
+        self,
+        paths: GetPathType,
+        *,
+        total: int | None = None,
+        raw: bool = False,
+        progress: Any = None,
+        parallel: int | bool | None = None,
+        return_dict: bool = False,
+        raise_errors: bool = True,
+        part_size: int | None = None,
+        return_recording: bool = False,
+    ) -> Any:
+        """Download one or more files. Multiple results come in completion order, not input order.
+
+        paths: a filename, a dict ``{'path', 'start', 'end', 'tags'}`` (``end`` exclusive, None =
+          open; ``tags`` passed through), or an iterable of those (consumed lazily).
+        total: size of the progress bar when ``paths`` has no ``len``.
+        raw: return the stored bytes without decompressing.
+        parallel: processes to spread the work over (default: the CloudFiles' ``parallel``).
+        return_dict: return ``{path: content}`` (errors are raised).
+        raise_errors: raise the first error instead of reporting it in the result's ``error``
+          (always on for scalar input and ``return_dict``).
+        part_size: S3 multipart part size, to check multipart ETags.
+        return_recording: also return a :class:`TransmissionMonitor` of the transfers.
+
+        Returns: scalar input -> bytes, or None if missing; ``return_dict`` -> ``{path: bytes}``;
+        otherwise a list of dicts with exactly the keys ``path, content, byte_range, error,
+        compress, raw, tags`` (``compress`` is the stored encoding, None for identity). With
+        ``return_recording`` a tuple ``(that, TransmissionMonitor)``.
+        """
+        items, multiple = toiter(paths, is_iter=True)
+        raise_errors = raise_errors or return_dict or not multiple
+        total = totalfn(items, total)
+        nproc = self._effective_parallel(parallel) if multiple else 1
+        tm = TransmissionMonitor(IOEnum.RX)
+
+        with self._bar(progress if multiple else False, total, "Downloading") as bar:
+            if nproc > 1:
+                kwargs = dict(raw=raw, raise_errors=raise_errors, part_size=part_size, return_recording=True)
+                results: list[dict[str, Any]] = []
+                recordings = [tm]
+                for res, sub_tm in self._run_parallel("get", items, nproc, total, bar, kwargs):
+                    results.extend(res)
+                    recordings.append(sub_tm)
+                tm = TransmissionMonitor.merge(recordings)
+            else:
+                gen = self._iget(
+                    items, raw=raw, part_size=part_size, bar=bar, raise_errors=raise_errors,
+                    tm=tm if return_recording else None,
+                )
+                results = builtins.list(gen)
+
+        ret: Any
+        if return_dict:
+            ret = {res["path"]: res["content"] for res in results}
+        elif multiple:
+            ret = results
+        else:
+            ret = results[0]["content"] if results else None
+        return (ret, tm) if return_recording else ret
+
+    def _iget(
+        self,
+        items: Iterable[Any],
+        *,
+        raw: bool,
+        part_size: int | None,
+        bar: Any,
+        raise_errors: bool,
+        tm: TransmissionMonitor | None,
+    ) -> Iterator[dict[str, Any]]:
+        """Stream result dicts in completion order; decoding overlaps with transfers in flight."""
+        requests: Iterator[GetItem] = (self._get_item(p, part_size) for p in items)
+        flights: dict[int, Any] = {}
+        if tm is not None:
+            requests = self._recorded(requests, tm, flights)
+        queue: codecpool.CompletionQueue[dict[str, Any]] = codecpool.CompletionQueue(inline=self.green)
+        results = self.interface.get_files(requests)
+        try:
+            for res in results:
+                if tm is not None:
+                    self._land(res, tm, flights)
+                queue.submit(functools.partial(_finish_get, res, raw), _decode_cost(res, raw))
+                for done in queue.ready():
+                    yield self._account(done, bar, raise_errors)
+            for done in queue.drain():
+                yield self._account(done, bar, raise_errors)
+        finally:
+            queue.cancel()
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+    @staticmethod
+    def _get_item(path: Any, part_size: int | None) -> GetItem:
+        key, start, end, tags = _path_of_get(path)
+        return GetItem(path=key, start=start, end=end, tags=tags, part_size=part_size)
+
+    @staticmethod
+    def _recorded(
+        requests: Iterator[GetItem], tm: TransmissionMonitor, flights: dict[int, Any]
+    ) -> Iterator[GetItem]:
+        # A flight starts when the interface takes the request, and ends when its result is ready.
+        for item in requests:
+            flights[id(item)] = tm.start_io(0)
+            yield item
+
+    @staticmethod
+    def _land(res: GetResult, tm: TransmissionMonitor, flights: dict[int, Any]) -> None:
+        flight = flights.pop(id(res.item), None)
+        if flight is None:
+            return
+        if res.error is None:
+            tm.end_io(flight, _nbytes(res.content))
+        else:
+            tm.end_error(flight)
+
+    @staticmethod
+    def _account(res: dict[str, Any], bar: Any, raise_errors: bool) -> dict[str, Any]:
+        bar.update(1)
+        if raise_errors and res["error"] is not None:
+            raise res["error"]
+        return res
+
+    def get_json(self, paths: GetPathType, total: int | None = None) -> Any:
+        """Download and decode JSON files. Multiple results are returned **in input order**.
+
+        Missing files decode to None. Scalar input returns one object.
+        """
+        items, multiple = toiter(paths, is_iter=True)
+        decoded: list[Any] = []
+        with self._bar(None if multiple else False, totalfn(items, total), "Downloading JSON") as bar:
+            for chunk in sip(items, 2000):
+                chunk = builtins.list(chunk)
+                found = self.get(chunk, progress=bar, parallel=1)
+                index = {(r["path"], *r["byte_range"]): r["content"] for r in found}
+                for item in chunk:
+                    key, start, end, _tags = _path_of_get(item)
+                    content = index[(key, start, end)]
+                    decoded.append(None if content is None else orjson.loads(content))
+        if multiple:
+            return decoded
+        return decoded[0] if decoded else None
+
+    # -- put ---------------------------------------------------------------------------------------
+    def puts(
+        self,
+        files: PutType,
+        *,
+        content_type: str | None = None,
+        compress: Any = None,
+        compression_level: int | None = None,
+        cache_control: str | None = None,
+        total: int | None = None,
+        raw: bool = False,
+        progress: Any = None,
+        parallel: int | bool | None = None,
+        storage_class: str | None = None,
+        return_recording: bool = False,
+    ) -> Any:
+        """Write one or more files.
+
+        files: one item or an iterable of items; an item is a ``(path, content)`` tuple or a dict
+          ``{'path', 'content', 'content_type', 'compress', 'compression_level', 'cache_control',
+          'storage_class'}`` whose fields override the keyword arguments for that file. Content is
+          bytes-like, a str (written as UTF-8), or a readable binary file handle (streamed when stored
+          uncompressed). A non-generator batch naming one path twice raises ValueError.
+        compress: None/False/'' (identity), True/'gzip', 'br', 'zstd', 'bz2', 'xz'; unknown -> ValueError.
+        compression_level: codec level (gzip level, brotli quality, zstd level...).
+        raw: content is already encoded: upload as-is, labelled with ``compress``.
+        parallel: processes to spread the batch over (default: the CloudFiles' ``parallel``).
+        return_recording: also return a :class:`TransmissionMonitor`.
+
+        Returns: the number of files written (also with ``parallel > 1``), or ``(count, monitor)``.
+        """
+        items = _put_items(files)
+        if _is_reiterable(items):
+            self._check_batch(items, compress)
+        total = totalfn(items, total)
+        defaults = dict(
+            content_type=content_type, compress=compress, compression_level=compression_level,
+            cache_control=cache_control, storage_class=storage_class,
+        )
+        tm = TransmissionMonitor(IOEnum.TX)
+        nproc = self._effective_parallel(parallel)
+        with self._bar(progress, total, "Uploading") as bar:
+            if nproc > 1:
+                kwargs = dict(defaults, raw=raw, return_recording=True)
+                count = 0
+                recordings = [tm]
+                for sub_count, sub_tm in self._run_parallel("puts", items, nproc, total, bar, kwargs):
+                    count += sub_count
+                    recordings.append(sub_tm)
+                tm = TransmissionMonitor.merge(recordings)
+            else:
+                count = self._iputs(items, defaults, raw, bar, tm if return_recording else None)
+        return (count, tm) if return_recording else count
+
+    @staticmethod
+    def _item_dict(file: Any) -> dict[str, Any]:
+        if isinstance(file, dict):
+            return file
+        if isinstance(file, (tuple, builtins.list)) and len(file) == 2:
+            return {"path": file[0], "content": file[1]}
+        raise TypeError(f"a put item is a (path, content) tuple or a dict; got {type(file).__name__}")
+
+    def _check_batch(self, items: Iterable[Any], compress: Any) -> None:
+        """Reject duplicate paths and unknown codecs before anything is written."""
+        seen: set[str] = set()
+        dupes: list[str] = []
+        for file in items:
+            spec = self._item_dict(file)
+            path = spec["path"]
+            if path in seen:
+                dupes.append(path)
+            seen.add(path)
+            _normalize_compress(spec.get("compress", compress))
+        if dupes:
+            raise ValueError(
+                "Cannot write the same file multiple times in one pass. This causes a race condition. "
+                "Files: " + ", ".join(sorted(set(dupes)))
+            )
+
+    def _iputs(
+        self,
+        items: Iterable[Any],
+        defaults: dict[str, Any],
+        raw: bool,
+        bar: Any,
+        tm: TransmissionMonitor | None,
+    ) -> int:
+        def prepare(file: Any) -> PutItem:
+            return _prepare_put(self._item_dict(file), defaults, raw)
+
+        def size_of(file: Any) -> int:
+            spec = self._item_dict(file)
+            content = spec.get("content")
+            needs_codec = not raw and _normalize_compress(spec.get("compress", defaults["compress"]))
+            if not needs_codec:
+                return 0
+            return _nbytes(content) if not hasattr(content, "read") else codecpool.INLINE_LIMIT
+
+        prepared: Iterator[PutItem] = codecpool.imap_ordered(prepare, items, size_of=size_of, inline=self.green)
+        flights: dict[str, list[Any]] = {}
+        if tm is not None:
+            prepared = self._recorded_puts(prepared, tm, flights)
+        count = 0
+        results = self.interface.put_files(prepared)
+        try:
+            for res in results:
+                if tm is not None:
+                    ids = flights.get(res.path)
+                    if ids:
+                        flight = ids.pop(0)
+                        if res.error is None:
+                            tm.end_io(flight, res.nbytes)
+                        else:
+                            tm.end_error(flight)
+                if res.error is not None:
+                    raise res.error
+                count += 1
+                bar.update(1)
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+        return count
+
+    @staticmethod
+    def _recorded_puts(
+        prepared: Iterator[PutItem], tm: TransmissionMonitor, flights: dict[str, list[Any]]
+    ) -> Iterator[PutItem]:
+        for item in prepared:
+            flights.setdefault(item.path, []).append(tm.start_io(_nbytes(item.content)))
+            yield item
+
+    def put(
+        self,
+        path: str,
+        content: Any,
+        content_type: str | None = None,
+        compress: Any = None,
+        compression_level: int | None = None,
+        cache_control: str | None = None,
+        raw: bool = False,
+        storage_class: str | None = None,
+    ) -> int:
+        """Write one file (see :meth:`puts`). Returns 1."""
+        return cast(int, self.puts(
+            {
+                "path": path,
+                "content": content,
+                "content_type": content_type,
+                "compress": compress,
+                "compression_level": compression_level,
+                "cache_control": cache_control,
+                "storage_class": storage_class,
+            },
+            raw=raw,
+            parallel=1,
+        ))
+
+    def put_jsons(
+        self,
+        files: PutType,
+        compress: Any = None,
+        compression_level: int | None = None,
+        cache_control: str | None = None,
+        total: int | None = None,
+        raw: bool = False,
+        progress: Any = None,
+        parallel: int | bool | None = None,
+        storage_class: str | None = None,
+        return_recording: bool = False,
+    ) -> Any:
+        """Write one or more Python objects as JSON (``application/json``); see :meth:`puts`.
+
+        Unlike cloud-files, ``cache_control`` is forwarded. Input dicts are not modified.
+        """
+        items = _put_items(files)
+        total = totalfn(items, total)
+        if _is_reiterable(items):
+            self._check_batch(items, compress)
+        return self.puts(
+            (_jsonify_item(self._item_dict(file)) for file in items),
+            content_type="application/json",
+            compress=compress,
+            compression_level=compression_level,
+            cache_control=cache_control,
+            total=total,
+            raw=raw,
+            progress=progress,
+            parallel=parallel,
+            storage_class=storage_class,
+            return_recording=return_recording,
+        )
+
+    def put_json(
+        self,
+        path: str,
+        content: Any,
+        compress: Any = None,
+        compression_level: int | None = None,
+        cache_control: str | None = None,
+        storage_class: str | None = None,
+    ) -> int:
+        """Write one Python object as JSON (``application/json``). Returns 1."""
+        return cast(int, self.put_jsons(
+            {
+                "path": path,
+                "content": content,
+                "content_type": "application/json",
+                "compress": compress,
+                "compression_level": compression_level,
+                "cache_control": cache_control,
+                "storage_class": storage_class,
+            },
+            parallel=1,
+        ))
+
+    # -- metadata ----------------------------------------------------------------------------------
+    def exists(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
+        """Whether each file exists (in any encoding): bool, or ``{path: bool}`` for multiple."""
+        items, multiple = toiter(paths, is_iter=True)
+        out: dict[str, bool] = {}
+        with self._bar(progress if multiple else False, totalfn(items, total), "Exists") as bar:
+            for path, found, error in self.interface.exists_files(items):
+                if error is not None:
+                    raise error
+                out[path] = found
+                bar.update(1)
+        return out if multiple else next(iter(out.values()), False)
+
+    def head(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
+        """Metadata of each file: a dict with the same keys on every scheme, or None when missing.
+
+        Multiple paths give ``{path: dict or None}``. ``Last-Modified`` is a timezone-aware datetime.
+        """
+        items, multiple = toiter(paths, is_iter=True)
+        out: dict[str, Any] = {}
+        with self._bar(progress if multiple else False, totalfn(items, total), "Head") as bar:
+            for res in self.interface.head_files(items):
+                if res.error is not None:
+                    raise res.error
+                out[res.path] = res.head
+                bar.update(1)
+        return out if multiple else next(iter(out.values()), None)
+
+    def size(
+        self, paths: GetPathType, total: int | None = None, progress: Any = None, return_sum: bool = False
+    ) -> Any:
+        """Stored (compressed) size in bytes: int or None; ``{path: size}``; or the sum (``return_sum``)."""
+        items, multiple = toiter(paths, is_iter=True)
+        out: dict[str, int | None] = {}
+        with self._bar(progress if multiple else False, totalfn(items, total), "Measuring Sizes") as bar:
+            for path, nbytes, error in self.interface.size_files(items):
+                if error is not None:
+                    raise error
+                out[path] = nbytes
+                bar.update(1)
+        if return_sum:
+            return sum(n for n in out.values() if n is not None)
+        return out if multiple else next(iter(out.values()), None)
+
+    def subtree_size(self, prefix: str | Iterable[str] = "") -> dict[str, int]:
+        """``{"N": number of files, "num_bytes": stored bytes}`` under ``prefix`` (iterables are summed)."""
+        prefixes, _multiple = toiter(prefix, is_iter=True)
+        n = nbytes = 0
+        for pre in prefixes:
+            sub = self.interface.subtree_size(pre)
+            n += sub.N
+            nbytes += sub.num_bytes
+        return {"N": n, "num_bytes": nbytes}
+
+    def get_acl(
+        self, paths: GetPathType, total: int | None = None, progress: Any = None, return_recording: bool = False
+    ) -> Any:
+        """Access control of each file: file:// gives ``st_mode``, mem:// None, gs/s3 their ACLs.
+
+        Scalar input returns the ACL itself (cloud-files returned ``{path: acl}`` even then);
+        multiple input returns ``{path: acl}``. http(s) raises NotImplementedError.
+        """
+        items, multiple = toiter(paths, is_iter=True)
+        out: dict[str, Any] = {}
+        with self._bar(progress if multiple else False, totalfn(items, total), "ACL") as bar:
+            for path in items:
+                out[path] = self.interface.get_acl(path)
+                bar.update(1)
+        ret = out if multiple else next(iter(out.values()), None)
+        return (ret, TransmissionMonitor(IOEnum.RX)) if return_recording else ret
+
+    # -- delete / touch ----------------------------------------------------------------------------
+    def delete(
+        self,
+        paths: GetPathType,
+        total: int | None = None,
+        progress: Any = None,
+        parallel: int | bool | None = None,
+    ) -> int:
+        """Delete one or more files (every stored encoding). Missing files are not errors.
+
+        Returns the number of paths deleted (missing ones included, as deleting them succeeds).
+        cloud-files returned the number of *batches* here, which matched only on batch-1 backends.
+        """
+        items = toiter(paths)
+        total = totalfn(items, total)
+        nproc = self._effective_parallel(parallel)
+        with self._bar(progress, total, "Deleting") as bar:
+            if nproc > 1:
+                return sum(self._run_parallel("delete", items, nproc, total, bar, {}))
+            count = 0
+            for res in self.interface.delete_files(items):
+                if res.error is not None:
+                    raise res.error
+                count += 1
+                bar.update(1)
+        return count
+
+    def touch(
+        self, paths: GetPathType, progress: Any = None, total: int | None = None, nocopy: bool = False
+    ) -> None:
+        """Create empty files where missing. On file:// existing files get a fresh mtime; on object
+        stores existing objects are left alone (``nocopy`` is accepted for compatibility)."""
+        items = toiter(paths)
+        total = totalfn(items, total)
+        touch_files = getattr(self.interface, "touch_files", None)
+        with self._bar(progress, total, "Touching") as bar:
+            if touch_files is not None:
+                for _path, error in touch_files(items):
+                    if error is not None:
+                        raise error
+                    bar.update(1)
+                return
+            for block in sip(items, 1000):
+                found = self.exists(block, progress=False)
+                missing = [path for path, ok in found.items() if not ok]
+                if missing:
+                    self.puts([(path, b"") for path in missing], progress=False, parallel=1)
+                bar.update(len(block))
+
+    # -- listing -----------------------------------------------------------------------------------
+    def list(
+        self,
+        prefix: str = "",
+        flat: bool = False,
+        size: bool = False,
+        return_resume_token: bool = False,
+        resume_token: str | None = None,
+    ) -> Generator[Any, None, None]:
+        """Stream file names relative to the cloudpath.
+
+        prefix: ``'bigarr'`` matches names starting with it (``bigarray/...`` too);
+          ``'bigarray/'`` lists inside that directory.
+        flat: one level only; subdirectories appear once as ``'dir/'``.
+        size: yield ``(name, size)``. return_resume_token: yield ``(name, token)`` (or
+          ``(name, size, token)``); only gs/s3 have tokens, other schemes give None.
+        """
+        for entry in self.interface.list_files(prefix or "", flat=flat, size=size, resume_token=resume_token):
+            if size and return_resume_token:
+                yield (entry.name, entry.size, entry.resume_token)
+            elif size:
+                yield (entry.name, entry.size)
+            elif return_resume_token:
+                yield (entry.name, entry.resume_token)
+            else:
+                yield entry.name
+
+    def isdir(self, prefix: str = "") -> bool:
+        """Is there a directory at ``prefix``? file://: a real directory; object stores: at least one
+        object under ``prefix/`` (checked, even when the path ends in '/')."""
+        iface = self.interface
+        if isinstance(iface, FileInterface):
+            return os.path.isdir(iface.fullpath(prefix) if prefix else iface.root)
+        dirprefix = prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
+        try:
+            return next(iter(self.list(prefix=dirprefix)), None) is not None
+        except NotImplementedError:
+            if prefix:
+                return not self.exists(prefix.rstrip("/"))
+            parent, name = self.cloudpath.rstrip("/").rsplit("/", 1)
+            return not CloudFiles(parent, secrets=self.secrets).exists(name)
+
+    # -- transfers ---------------------------------------------------------------------------------
+    def _derive(self, cloudpath: str) -> CloudFiles:
+        """A CloudFiles for another path; credentials carry over only within the same protocol."""
+        other = paths.extract(paths.normalize(cloudpath))
+        same = other.protocol == self._path.protocol
+        return CloudFiles(
+            cloudpath,
+            green=self.green,
+            num_threads=self.num_threads if self._path.protocol != "mem" else 20,
+            secrets=self.secrets if same else None,
+            request_payer=self.request_payer if same else None,
+            no_sign_request=self.no_sign_request if same else False,
+            locking=self.locking if same else None,
+            lock_dir=self._lock_dir if same else None,
+        )
+
+    def transfer_to(
+        self,
+        cf_dest: Any,
+        paths: Any = None,
+        block_size: int = 64,
+        reencode: Any = None,
+        content_type: str | None = None,
+        allow_missing: bool = False,
+        progress: Any = None,
+        resumable: bool = False,
+    ) -> TransmissionMonitor:
+        """Copy files from this CloudFiles to ``cf_dest`` (a CloudFiles or a cloudpath); see
+        :meth:`transfer_from`."""
+        dest = self._derive(cf_dest) if isinstance(cf_dest, str) else cf_dest
+        return dest.transfer_from(
+            self, paths, block_size=block_size, reencode=reencode, content_type=content_type,
+            allow_missing=allow_missing, progress=progress, resumable=resumable,
+        )
+
+    def transfer_from(
+        self,
+        cf_src: Any,
+        paths: Any = None,
+        block_size: int = 64,
+        reencode: Any = None,
+        content_type: str | None = None,
+        allow_missing: bool = False,
+        progress: Any = None,
+        resumable: bool = False,
+    ) -> TransmissionMonitor:
+        """Copy files from ``cf_src`` (a CloudFiles or a cloudpath) into this CloudFiles.
+
+        paths: None (everything ``cf_src`` lists), or an iterable of names, ``(src, dest)`` tuples or
+          ``{'path', 'dest_path'}`` dicts.
+        block_size: files held in memory at once.
+        reencode: None keeps the stored encoding; False or '' stores decompressed; a codec name
+          re-encodes.
+        allow_missing: write an empty object for a missing source instead of raising FileNotFoundError.
+        resumable: accepted for compatibility; the block copy always restarts whole files.
+
+        Returns a :class:`TransmissionMonitor` of the downloads and uploads.
+        """
+        src = self._derive(cf_src) if isinstance(cf_src, str) else cf_src
+        if paths is None:
+            paths = src.list()
+        items = toiter(paths)
+        total = totalfn(items, None)
+        target = None if reencode is None else _normalize_compress(reencode)
+        recordings: list[TransmissionMonitor] = []
+        with self._bar(progress, total, "Transferring") as bar:
+            for block in sip(items, block_size):
+                pairs = [_transfer_pair(p) for p in block]
+                got, rx = src.get(
+                    [{"path": s, "tags": d} for s, d in pairs],
+                    raw=True, progress=False, parallel=1, return_recording=True,
+                )
+                uploads = [
+                    self._transfer_item(res, reencode is not None, target, content_type, allow_missing)
+                    for res in got
+                ]
+                _count, tx = self.puts(uploads, raw=True, progress=False, parallel=1, return_recording=True)
+                recordings += [rx, tx]
+                bar.update(len(pairs))
+        return TransmissionMonitor.merge(recordings) if recordings else TransmissionMonitor(IOEnum.TX)
+
+    def _transfer_item(
+        self, res: dict[str, Any], reencode: bool, target: str | None, content_type: str | None,
+        allow_missing: bool,
+    ) -> dict[str, Any]:
+        content, encoding = res["content"], res["compress"]
+        if content is None:
+            if not allow_missing:
+                raise FileNotFoundError(f"{res['path']} does not exist in the source")
+            content, encoding = b"", None
+        elif reencode and encoding != target:
+            content = compression.decompress(content, encoding, filename=res["path"]) if encoding else content
+            content = compression.compress(content, method=target) if target else content
+            encoding = target
+        dest = res["tags"]
+        if self._path.protocol != "file" and os.sep != "/":
+            dest = dest.replace(os.sep, "/")
+        return {"path": dest, "content": content, "compress": encoding, "content_type": content_type}
+
+    def move(self, src: str, dest: str) -> None:
+        """Move one file to ``dest``, a full cloudpath on any service."""
+        dest = paths.normalize(dest)
+        parent, name = dest.rsplit("/", 1)
+        self.moves(parent, [(src, name)])
+
+    def moves(
+        self,
+        cf_dest: Any,
+        paths: Any,
+        block_size: int = 64,
+        total: int | None = None,
+        progress: Any = None,
+    ) -> None:
+        """Move files into ``cf_dest``. Items: names, ``(src, dest)`` tuples or ``{'path', 'dest_path'}``.
+
+        file:// to file:// renames (keeping the encoding suffix); otherwise each block is copied then
+        deleted (not atomic across services). A missing source raises FileNotFoundError.
+        """
+        dest = self._derive(cf_dest) if isinstance(cf_dest, str) else cf_dest
+        items = toiter(paths)
+        total = totalfn(items, total)
+        with self._bar(progress, total, "Moving") as bar:
+            src_iface, dest_iface = self.interface, dest.interface
+            if isinstance(src_iface, FileInterface) and isinstance(dest_iface, FileInterface):
+                for item in items:
+                    src_key, dest_key = _transfer_pair(item)
+                    if not src_iface.move_to(dest_iface, src_key, dest_key):
+                        raise FileNotFoundError(f"{self.abspath(src_key)} does not exist")
+                    bar.update(1)
+                return
+            for block in sip(items, block_size):
+                pairs = [_transfer_pair(p) for p in block]
+                self.transfer_to(dest, pairs, block_size=block_size, progress=False)
+                self.delete([s for s, _d in pairs], progress=False, parallel=1)
+                bar.update(len(pairs))
+
+    # -- path helpers ------------------------------------------------------------------------------
+    @property
+    def protocol(self) -> str:
+        """The scheme: 'file', 'mem', 'gs', 's3', 'http' or 'https'."""
+        return cast(str, self._path.protocol)
+
+    @property
+    def sep(self) -> str:
+        """Path separator of keys: ``os.sep`` for file://, '/' elsewhere."""
+        return os.sep if self._path.protocol == "file" else "/"
+
+    @property
+    def lock_dir(self) -> str:
+        """Directory of file:// lock files."""
+        if self._lock_dir:
+            return self._lock_dir
+        from .interfaces.file import default_lock_dir
+
+        return default_lock_dir()
+
+    def join(self, *parts: str) -> str:
+        """Join key components with this scheme's separator."""
+        if not parts:
+            return ""
+        if self._path.protocol == "file":
+            return os.path.join(*parts)
+        return posixpath.join(*parts)
+
+    def dirname(self, path: str) -> str:
+        """Directory part of a key."""
+        return os.path.dirname(path) if self._path.protocol == "file" else posixpath.dirname(path)
+
+    def basename(self, path: str) -> str:
+        """Last component of a key."""
+        return os.path.basename(path) if self._path.protocol == "file" else posixpath.basename(path)
+
+    def abspath(self, path: str) -> str:
+        """Full ``protocol://...`` path of a key."""
+        return self.sep.join((paths.asprotocolpath(self._path).rstrip("/"), path))
+
+    def clear_locks(self) -> None:
+        """Delete every lock file in :attr:`lock_dir`."""
+        lock_dir = self.lock_dir
+        try:
+            names = os.listdir(lock_dir)
+        except FileNotFoundError:
+            return
+        for name in names:
+            try:
+                os.remove(os.path.join(lock_dir, name))
+            except (FileNotFoundError, IsADirectoryError, PermissionError):
+                continue
+
+    # -- container protocol ------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        """``cf['f']``, ``cf['f', 0:5]`` (byte range), ``cf[:]`` (all files), ``cf[10:20:2]``."""
+        if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], slice) and isinstance(key[0], str):
+            return self.get({"path": key[0], "start": key[1].start, "end": key[1].stop})
+        if isinstance(key, slice):
+            if key == slice(None, None, None):
+                return self.get(self.list())
+            return self.get(itertools.islice(self.list(), key.start, key.stop, key.step))
+        return self.get(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """``cf['f'] = b'...'`` writes; ``cf[:] = other_cf`` transfers everything from it."""
+        if isinstance(value, CloudFiles):
+            if key == slice(None, None, None):
+                self.transfer_from(value)
+                return
+            raise KeyError(f"Only the complete slice `:` can be assigned a CloudFiles. Got: {key}")
+        if not isinstance(key, str):
+            raise KeyError(f"keys are str paths. Got: {key!r}")
+        self.put(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.delete(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.list()
+
+
+# -- put helpers ---------------------------------------------------------------------------------------
+def _normalize_compress(value: Any) -> str | None:
+    """Validate a ``compress`` value and return the encoding name (None for identity).
+
+    Raises UnsupportedCompressionType (a ValueError) for an unknown codec.
+    """
+    return compression.normalize_encoding(value)
+
+
+def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> PutItem:
+    """Validate and (unless raw) compress one put item."""
+    def pick(name: str) -> Any:
+        return spec.get(name, defaults[name])
+
+    encoding = _normalize_compress(pick("compress"))
+    content = spec["content"]
+    if isinstance(content, str):
+        content = content.encode("utf8")
+    if not raw and encoding is not None:
+        if hasattr(content, "read"):
+            content = content.read()
+        level = pick("compression_level")
+        content = compression.compress(content, method=encoding, compress_level=level)
+    return PutItem(
+        path=spec["path"],
+        content=content,
+        content_type=pick("content_type"),
+        encoding=encoding,
+        cache_control=pick("cache_control"),
+        storage_class=pick("storage_class"),
+    )
+
+
+def _jsonify_item(spec: dict[str, Any]) -> dict[str, Any]:
+    out = dict(spec)
+    out["content"] = jsonify(spec["content"])
+    return out
+
+
+def _transfer_pair(item: Any) -> tuple[str, str]:
+    if isinstance(item, str):
+        return item, item
+    if isinstance(item, dict):
+        return item["path"], item.get("dest_path") or item["path"]
+    if isinstance(item, (tuple, builtins.list)) and len(item) == 2:
+        return item[0], item[1]
+    raise TypeError(f"a transfer path is a str, (src, dest) or {{'path', 'dest_path'}}; got {item!r}")
+
+
+# -- module-level conveniences -------------------------------------------------------------------------
+def _split_fullpath(fullpath: str) -> tuple[str, str]:
+    """``'gs://b/dir/f'`` -> ``('gs://b/dir', 'f')``: the CloudFiles directory and the key."""
+    norm = paths.normalize(fullpath)
+    parent, _, name = norm.rstrip("/").rpartition("/")
+    if not parent or parent.endswith(":/"):
+        raise UnsupportedProtocolError(f"{fullpath!r} does not name a file")
+    return parent, name
+
+
+def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
+    """Download full paths (any mix of services and buckets) with one CloudFiles per directory.
+
+    Each result dict is a ``get`` result plus ``'fullpath'`` (the path as given). Scalar input returns
+    the content (bytes or None), like ``get`` (cloud-files returned the dict).
+    """
+    items, multiple = toiter(cloudpaths, is_iter=True)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        full = item if isinstance(item, str) else item["path"]
+        byte_range = None if isinstance(item, str) else item.get("byte_range")
+        parent, key = _split_fullpath(full)
+        groups.setdefault(parent, []).append({
+            "path": key,
+            "start": byte_range[0] if byte_range else None,
+            "end": byte_range[1] if byte_range else None,
+            "tags": full,
+        })
+    progress = kwargs.pop("progress", False)
+    total = sum(len(v) for v in groups.values())
+    results: list[dict[str, Any]] = []
+    with _Bar(progress if total > 1 else False, total, "Downloading") as bar:
+        for parent, keys in groups.items():
+            cf = CloudFiles(parent, **kwargs)
+            for res in cf.get(keys, raw=raw, progress=bar):
+                res["fullpath"] = res["tags"]
+                res["tags"] = None
+                results.append(res)
+    if multiple:
+        return results
+    if not results:
+        return None
+    if results[0]["error"] is not None:
+        raise results[0]["error"]
+    return results[0]["content"]
+
+
+def clear_memory() -> None:
+    """Forget every ``mem://`` object in this process."""
+    from .interfaces.mem import clear_memory as _clear
+
+    _clear()
+
+
+def reset_connection_pools() -> None:
+    """Drop pooled connections of every loaded scheme and all ``mem://`` data, then collect garbage."""
+    import gc
+
+    from .interfaces import loaded_interface_classes
+
+    for cls in loaded_interface_classes():
+        reset: Callable[[], None] | None = getattr(cls, "reset_connection_pools", None)
+        if reset is not None:
+            reset()
+    clear_memory()
+    gc.collect()
+
+
+__all__ = ["RESULT_KEYS", "CloudFiles", "clear_memory", "dl", "reset_connection_pools", "totalfn"]

@@ -1,0 +1,423 @@
+"""``file://``: objects are files under a root directory; the stored encoding is a filename suffix.
+
+``x`` is stored as ``x`` (identity), ``x.gz``, ``x.br``, ``x.zstd``, ``x.xz`` or ``x.bz2``. Differences
+from cloud-files, all deliberate (SPEC section 9):
+
+* Writes are atomic: bytes go to a hidden temp file in the destination directory, are fsynced, then
+  ``os.replace``d over the name, so a reader sees the old object or the new one, never half a file.
+* Writing one encoding removes every other variant of the same key (no stale ``x.gz`` beside a new
+  ``x``); delete removes every variant.
+* Listing streams with ``os.scandir`` (no materialize-and-sort) and only walks the prefix's directory.
+* Keys cannot escape the root (``../``): :func:`paths.safe_local_join` rejects them.
+* ``Last-Modified`` is a timezone-aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets as _secrets
+import shutil
+import stat
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .. import compression
+from ..paths import ExtractedPath, safe_local_join
+from .base import (
+    DeleteResult,
+    GetItem,
+    GetResult,
+    HeadResult,
+    InterfaceOptions,
+    ListEntry,
+    PutItem,
+    PutResult,
+    StorageInterface,
+    empty_head,
+    utc_from_timestamp,
+)
+
+#: Copy buffer for streamed file handles.
+COPY_CHUNK = 1 << 20
+#: Temp files are ``.{name}.{random}.cftmp`` in the destination directory; listings skip them.
+TMP_SUFFIX = ".cftmp"
+
+_MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG)
+
+
+def _probe_order() -> tuple[tuple[str | None, str], ...]:
+    # Identity first (the common case), then every codec's suffix.
+    order: list[tuple[str | None, str]] = [(None, "")]
+    for enc in ("gzip", "br", "zstd", "xz", "bz2"):
+        order.append((enc, compression.FILE_SUFFIXES[enc]))
+    for other, suffix in compression.FILE_SUFFIXES.items():
+        if suffix and (other, suffix) not in order:
+            order.append((other, suffix))
+    return tuple(order)
+
+
+#: ``(encoding, suffix)`` in the order reads probe them.
+ENCODING_SUFFIXES: tuple[tuple[str | None, str], ...] = _probe_order()
+_SUFFIX_TO_ENCODING = {suffix: enc for enc, suffix in ENCODING_SUFFIXES if suffix}
+
+
+def suffix_for(encoding: str | None) -> str:
+    """The filename suffix that stores ``encoding`` (``''`` for identity)."""
+    for enc, suffix in ENCODING_SUFFIXES:
+        if enc == encoding:
+            return suffix
+    from ..exceptions import UnsupportedCompressionType
+
+    raise UnsupportedCompressionType(f"no file suffix for encoding {encoding!r}")
+
+
+def strip_suffix(name: str) -> tuple[str, str | None]:
+    """``'x.gz'`` -> ``('x', 'gzip')``; a name without a codec suffix is returned unchanged."""
+    dot = name.rfind(".")
+    if dot > 0:
+        enc = _SUFFIX_TO_ENCODING.get(name[dot:])
+        if enc is not None:
+            return name[:dot], enc
+    return name, None
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the hidden temp files of writes in progress."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def default_lock_dir() -> str:
+    """``$CLOUD_FILES_LOCK_DIR``, else ``$CLOUD_FILES_DIR/locks``, else ``~/.cloudfiles/locks``."""
+    env = os.environ.get("CLOUD_FILES_LOCK_DIR")
+    if env:
+        return os.path.expanduser(env)
+    base = os.environ.get("CLOUD_FILES_DIR") or os.path.join("~", ".cloudfiles")
+    return os.path.join(os.path.expanduser(base), "locks")
+
+
+def _is_missing(err: OSError) -> bool:
+    return err.errno in _MISSING_ERRNOS
+
+
+def _as_buffer(content: Any) -> Any:
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return content
+    return memoryview(content)  # numpy arrays and other buffer exporters; TypeError otherwise
+
+
+class FileInterface(StorageInterface):
+    """Local filesystem storage rooted at the cloudpath's directory."""
+
+    def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
+        super().__init__(path, options)
+        self.root: str = path.path or ""
+        self._order = ENCODING_SUFFIXES
+        self._lock_dir_ready = False
+
+    # -- paths -------------------------------------------------------------------------------------
+    def fullpath(self, key: str) -> str:
+        """Absolute filesystem path of ``key`` (without an encoding suffix); rejects traversal."""
+        return safe_local_join(self.root, key)
+
+    def _find(self, base: str) -> tuple[str, str | None, os.stat_result] | None:
+        """The stored variant of ``base``: (filename, encoding, stat), or None when missing."""
+        order = self._order
+        for i, (enc, suffix) in enumerate(order):
+            fname = base + suffix
+            try:
+                st = os.stat(fname)
+            except OSError as err:
+                if _is_missing(err):
+                    continue
+                raise
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if i:
+                self._promote(i)
+            return fname, enc, st
+        return None
+
+    def _promote(self, i: int) -> None:
+        # Most-recently-found encoding first: a dataset is usually stored in one encoding, so this
+        # saves failed probes. Replacing the tuple is atomic; racing threads only reorder harmlessly.
+        order = list(self._order)
+        order.insert(0, order.pop(i))
+        self._order = tuple(order)
+
+    # -- locking -----------------------------------------------------------------------------------
+    def _lock(self, base: str, *, write: bool) -> contextlib.AbstractContextManager[Any]:
+        if not self.options.locking:
+            return contextlib.nullcontext()
+        import fasteners
+
+        lock_dir = self.options.lock_dir or default_lock_dir()
+        if not self._lock_dir_ready:
+            os.makedirs(lock_dir, exist_ok=True)
+            self._lock_dir_ready = True
+        # One lock per logical key (not per encoding variant), so readers and writers of x / x.gz
+        # exclude each other.
+        name = f"{os.path.basename(base)}.{zlib.crc32(os.path.abspath(base).encode('utf8'))}"
+        lock = fasteners.InterProcessReaderWriterLock(os.path.join(lock_dir, name))
+        ctx: contextlib.AbstractContextManager[Any] = lock.write_lock() if write else lock.read_lock()
+        return ctx
+
+    # -- reads -------------------------------------------------------------------------------------
+    def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
+        for item in items:
+            try:
+                yield self._get(item)
+            except Exception as err:  # one bad item must not end the batch
+                yield GetResult(item=item, error=err)
+
+    def _get(self, item: GetItem) -> GetResult:
+        base = self.fullpath(item.path)
+        with self._lock(base, write=False):
+            order = self._order
+            for i, (enc, suffix) in enumerate(order):
+                try:
+                    f = open(base + suffix, "rb")  # noqa: SIM115
+                except OSError as err:
+                    if _is_missing(err):
+                        continue
+                    raise
+                with f:
+                    data = self._read(f, item.start, item.end)
+                if i:
+                    self._promote(i)
+                return GetResult(item=item, content=data, encoding=enc)
+        return GetResult(item=item)
+
+    @staticmethod
+    def _read(f: Any, start: int | None, end: int | None) -> bytes:
+        if start is None and end is None:
+            return bytes(f.read())
+        # Python slice semantics (negative = from the end), the same on every local scheme.
+        size = os.fstat(f.fileno()).st_size
+        lo, hi, _ = slice(start, end).indices(size)
+        if hi <= lo:
+            return b""
+        f.seek(lo)
+        return bytes(f.read(hi - lo))
+
+    def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
+        for path in paths:
+            try:
+                yield HeadResult(path=path, head=self._head(path))
+            except Exception as err:
+                yield HeadResult(path=path, head=None, error=err)
+
+    def _head(self, path: str) -> dict[str, Any] | None:
+        base = self.fullpath(path)
+        with self._lock(base, write=False):
+            found = self._find(base)
+        if found is None:
+            return None
+        _fname, enc, st = found
+        head = empty_head()
+        head["Content-Length"] = st.st_size
+        head["Last-Modified"] = utc_from_timestamp(st.st_mtime)
+        head["Content-Encoding"] = enc
+        return head
+
+    def size_files(self, paths: Iterable[str]) -> Iterator[tuple[str, int | None, BaseException | None]]:
+        for path in paths:
+            try:
+                base = self.fullpath(path)
+                with self._lock(base, write=False):
+                    found = self._find(base)
+                yield path, (None if found is None else found[2].st_size), None
+            except Exception as err:
+                yield path, None, err
+
+    def exists_files(self, paths: Iterable[str]) -> Iterator[tuple[str, bool, BaseException | None]]:
+        for path in paths:
+            try:
+                base = self.fullpath(path)
+                with self._lock(base, write=False):
+                    found = self._find(base)
+                yield path, found is not None, None
+            except Exception as err:
+                yield path, False, err
+
+    def get_acl(self, path: str) -> Any:
+        """The stored file's ``st_mode`` (an int), or None when missing."""
+        found = self._find(self.fullpath(path))
+        return None if found is None else found[2].st_mode
+
+    # -- writes ------------------------------------------------------------------------------------
+    def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
+        for item in items:
+            try:
+                nbytes = self._put(item)
+            except Exception as err:
+                yield PutResult(path=item.path, error=err)
+            else:
+                yield PutResult(path=item.path, nbytes=nbytes)
+
+    def _put(self, item: PutItem) -> int:
+        base = self.fullpath(item.path)
+        if base == self.root or item.path.endswith(("/", os.sep)):
+            raise IsADirectoryError(f"not a file key: {item.path!r}")
+        final = base + suffix_for(item.encoding)
+        with self._lock(base, write=True):
+            nbytes = self.write_atomic(final, item.content)
+            self._remove_variants(base, keep=final)
+        return nbytes
+
+    @staticmethod
+    def write_atomic(final: str, content: Any) -> int:
+        """Write ``content`` (bytes-like or a readable binary handle) to ``final`` atomically.
+
+        The bytes go to a hidden temp file in the same directory (created, with parents, as needed),
+        are fsynced, and are renamed over ``final``. Returns the number of bytes written.
+        """
+        dirname, name = os.path.split(final)
+        tmp = os.path.join(dirname, f".{name}.{_secrets.token_hex(6)}{TMP_SUFFIX}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileNotFoundError:
+            os.makedirs(dirname, exist_ok=True)
+            fd = os.open(tmp, flags, 0o666)
+        try:
+            with open(fd, "wb", closefd=True) as out:
+                if hasattr(content, "read"):
+                    shutil.copyfileobj(content, out, COPY_CHUNK)
+                else:
+                    out.write(_as_buffer(content))
+                out.flush()
+                nbytes = out.tell()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return nbytes
+
+    def _remove_variants(self, base: str, keep: str | None = None) -> bool:
+        removed = False
+        for _enc, suffix in ENCODING_SUFFIXES:
+            fname = base + suffix
+            if fname == keep:
+                continue
+            try:
+                os.unlink(fname)
+                removed = True
+            except OSError as err:
+                # a directory of that name is not a stored variant (unlink gives EISDIR or EPERM)
+                if not (_is_missing(err) or os.path.isdir(fname)):
+                    raise
+        return removed
+
+    def delete_files(self, paths: Iterable[str]) -> Iterator[DeleteResult]:
+        for path in paths:
+            try:
+                base = self.fullpath(path)
+                with self._lock(base, write=True):
+                    self._remove_variants(base)
+                yield DeleteResult(path=path)
+            except Exception as err:
+                yield DeleteResult(path=path, error=err)
+
+    def touch_files(self, paths: Iterable[str]) -> Iterator[tuple[str, BaseException | None]]:
+        """Refresh the mtime of each stored variant, or create an empty object when missing."""
+        for path in paths:
+            try:
+                base = self.fullpath(path)
+                with self._lock(base, write=True):
+                    found = self._find(base)
+                    if found is None:
+                        self.write_atomic(base, b"")
+                    else:
+                        os.utime(found[0])
+                yield path, None
+            except Exception as err:
+                yield path, err
+
+    def move_to(self, dest: FileInterface, src_key: str, dest_key: str) -> bool:
+        """Rename ``src_key`` (whatever its encoding) to ``dest_key`` under ``dest``'s root.
+
+        Keeps the encoding suffix, creates parent directories, removes other variants at the
+        destination. Returns False when the source is missing.
+        """
+        src_base = self.fullpath(src_key)
+        dest_base = dest.fullpath(dest_key)
+        with self._lock(src_base, write=True), dest._lock(dest_base, write=True):
+            found = self._find(src_base)
+            if found is None:
+                return False
+            fname, enc, _st = found
+            final = dest_base + suffix_for(enc)
+            if os.path.abspath(fname) == os.path.abspath(final):
+                return True
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            try:
+                os.replace(fname, final)
+            except OSError as err:
+                if err.errno != errno.EXDEV:
+                    raise
+                shutil.move(fname, final)
+            dest._remove_variants(dest_base, keep=final)
+        return True
+
+    # -- listing -----------------------------------------------------------------------------------
+    def list_files(
+        self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
+    ) -> Iterator[ListEntry]:
+        """Stream names under ``prefix``; resume tokens do not apply to local files (ignored)."""
+        prefix = prefix or ""
+        pdir, _, name_filter = prefix.rpartition("/")
+        dirpath = self.fullpath(pdir) if pdir else self.root
+        rel = f"{pdir}/" if pdir else ""
+        yield from self._scan(dirpath, rel, name_filter, flat=flat, size=size)
+
+    def _scan(self, dirpath: str, rel: str, name_filter: str, *, flat: bool, size: bool) -> Iterator[ListEntry]:
+        try:
+            it = os.scandir(dirpath)
+        except OSError as err:
+            if _is_missing(err):
+                return
+            raise
+        subdirs: list[str] = []
+        seen: set[str] = set()
+        with it:
+            for entry in it:
+                name = entry.name
+                if not name.startswith(name_filter) or is_temp_name(name):
+                    continue
+                if entry.is_dir():
+                    if flat:
+                        yield ListEntry(name=f"{rel}{name}/")
+                    elif not entry.is_symlink():  # like os.walk: do not follow directory symlinks
+                        subdirs.append(name)
+                    continue
+                base, _enc = strip_suffix(name)
+                if not base.startswith(name_filter) or base in seen:
+                    continue
+                seen.add(base)
+                nbytes = self._entry_size(entry) if size else None
+                yield ListEntry(name=rel + base, size=nbytes)
+        seen.clear()
+        for name in subdirs:
+            yield from self._scan(os.path.join(dirpath, name), f"{rel}{name}/", "", flat=False, size=size)
+
+    @staticmethod
+    def _entry_size(entry: os.DirEntry[str]) -> int | None:
+        try:
+            return entry.stat().st_size
+        except FileNotFoundError:  # deleted while listing
+            return None
+
+
+__all__ = [
+    "ENCODING_SUFFIXES",
+    "FileInterface",
+    "default_lock_dir",
+    "is_temp_name",
+    "strip_suffix",
+    "suffix_for",
+]

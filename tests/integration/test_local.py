@@ -1,0 +1,331 @@
+"""The storage contract on mem:// and file://, plus what only the local schemes promise."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from contract import PAYLOAD, StorageContract, Store
+
+import cloudfiles
+from cloudfiles import CloudFiles
+
+_counter = itertools.count()
+
+
+class TestMemContract(StorageContract):
+    scheme = "mem"
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        cf = CloudFiles(f"mem://contract-{next(_counter)}/base/dir")
+        yield Store(reader=cf, writer=cf)
+
+
+class TestFileContract(StorageContract):
+    scheme = "file"
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        cf = CloudFiles(f"file://{tmp_path}/root")
+        yield Store(reader=cf, writer=cf)
+
+
+# -- mem:// specifics ------------------------------------------------------------------------------------
+def test_mem_listing_is_scoped_to_the_directory() -> None:
+    CloudFiles("mem://scoped/a").puts([("x", b"1"), ("y/z", b"2")])
+    CloudFiles("mem://scoped/ab").put("w", b"3")
+    CloudFiles("mem://scoped").put("top", b"4")
+    assert sorted(CloudFiles("mem://scoped/a").list()) == ["x", "y/z"]
+    assert sorted(CloudFiles("mem://scoped").list()) == ["a/x", "a/y/z", "ab/w", "top"]
+    assert CloudFiles("mem://scoped/a").subtree_size() == {"N": 2, "num_bytes": 2}
+
+
+def test_mem_python_objects_with_raw() -> None:
+    cf = CloudFiles("mem://objects")
+    obj = {"not": ["bytes"]}
+    cf.puts([("o", obj)], raw=True)
+    assert cf.get("o", raw=True) is obj
+    assert cf.head("o")["Content-Length"] is None
+
+
+def test_mem_copies_mutable_buffers() -> None:
+    cf = CloudFiles("mem://buffers")
+    buf = bytearray(b"abc")
+    cf.put("b", buf)
+    buf[0] = ord("X")
+    assert cf.get("b") == b"abc"
+
+
+def test_clear_memory_and_reset() -> None:
+    cf = CloudFiles("mem://clearing")
+    cf.put("x", b"1")
+    cloudfiles.clear_memory()
+    assert cf.get("x") is None
+    cf.put("x", b"1")
+    cloudfiles.reset_connection_pools()
+    assert cf.get("x") is None
+
+
+def test_mem_is_thread_safe() -> None:
+    cf = CloudFiles("mem://threads")
+
+    def writer(n: int) -> None:
+        cf.puts([(f"t{n}/{i}", b"x") for i in range(200)])
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cf.subtree_size()["N"] == 800
+
+
+# -- file:// specifics -----------------------------------------------------------------------------------
+@pytest.fixture
+def fcf(tmp_path: Path) -> CloudFiles:
+    return CloudFiles(f"file://{tmp_path}/root")
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_file_suffixes_on_disk(fcf: CloudFiles, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for enc, suffix in [(None, ""), ("gzip", ".gz"), ("br", ".br"), ("zstd", ".zstd"), ("bz2", ".bz2"), ("xz", ".xz")]:
+        fcf.put(f"f_{enc}", PAYLOAD, compress=enc)
+        assert (root / f"f_{enc}{suffix}").exists()
+    assert sorted(fcf.list()) == sorted(f"f_{enc}" for enc in (None, "gzip", "br", "zstd", "bz2", "xz"))
+
+
+def test_file_reput_removes_other_variants(fcf: CloudFiles, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    fcf.put("v", PAYLOAD, compress="gzip")
+    fcf.put("v", PAYLOAD, compress="br")
+    assert _tree(root) == ["v.br"]
+    fcf.put("v", b"plain")
+    assert _tree(root) == ["v"]
+    fcf.delete("v")
+    assert _tree(root) == []
+
+
+def test_file_reads_legacy_stale_variants_once(fcf: CloudFiles, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "x").write_bytes(b"plain")
+    import gzip
+
+    (root / "x.gz").write_bytes(gzip.compress(b"zipped"))
+    assert list(fcf.list()) == ["x"]
+    assert fcf.get("x") == b"plain"  # identity is probed first
+    fcf.delete("x")
+    assert _tree(root) == []
+
+
+def test_file_atomic_write_leaves_no_temp_files(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.puts([(f"d/{i}", PAYLOAD) for i in range(20)])
+    names = os.listdir(tmp_path / "root" / "d")
+    assert sorted(names) == sorted(str(i) for i in range(20))
+
+
+def test_file_write_failure_cleans_up(fcf: CloudFiles, tmp_path: Path) -> None:
+    class Broken:
+        def read(self, n: int = -1) -> bytes:
+            raise OSError("disk on fire")
+
+    fcf.put("keep", b"old")
+    with pytest.raises(OSError, match="disk on fire"):
+        fcf.puts([{"path": "keep", "content": Broken()}])
+    assert fcf.get("keep") == b"old"
+    assert os.listdir(tmp_path / "root") == ["keep"]
+
+
+def test_file_reader_never_sees_a_half_file(fcf: CloudFiles) -> None:
+    big_a = b"a" * (4 << 20)
+    big_b = b"b" * (4 << 20)
+    fcf.put("big", big_a)
+    stop = threading.Event()
+    seen: list[Any] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.append(fcf.get("big"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(6):
+            fcf.put("big", big_b if i % 2 == 0 else big_a)
+    finally:
+        stop.set()
+        reader.join()
+    assert seen
+    assert all(data in (big_a, big_b) for data in seen)
+
+
+def test_file_streams_handles_in_chunks(fcf: CloudFiles, tmp_path: Path) -> None:
+    class Chunked:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+            self.pos = 0
+            self.largest = 0
+
+        def read(self, n: int = -1) -> bytes:
+            assert n > 0, "a handle must be read in chunks, not whole"
+            self.largest = max(self.largest, n)
+            chunk = self.data[self.pos : self.pos + n]
+            self.pos += len(chunk)
+            return chunk
+
+    src = Chunked(os.urandom(3 << 20))
+    fcf.puts([{"path": "streamed", "content": src}])
+    assert fcf.get("streamed") == src.data
+    assert src.largest <= 1 << 20
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/../../escape", "/etc/passwd", "a/../../../x"])
+def test_file_rejects_traversal(fcf: CloudFiles, tmp_path: Path, key: str) -> None:
+    with pytest.raises(ValueError):
+        fcf.put(key, b"x")
+    with pytest.raises(ValueError):
+        fcf.get(key)
+    with pytest.raises(ValueError):
+        list(fcf.list(key))
+    assert not (tmp_path / "escape").exists()
+
+
+def test_file_accepts_harmless_components(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.put("./a//b", b"ok")
+    assert (tmp_path / "root" / "a" / "b").read_bytes() == b"ok"
+
+
+def test_file_list_streams_nested_dirs(fcf: CloudFiles) -> None:
+    fcf.puts([(f"l1/l2/l3/f{i}", b"x") for i in range(3)] + [("l1/top", b"x")])
+    assert sorted(fcf.list("l1/")) == ["l1/l2/l3/f0", "l1/l2/l3/f1", "l1/l2/l3/f2", "l1/top"]
+    assert sorted(fcf.list("l1/l2/", flat=True)) == ["l1/l2/l3/"]
+    assert sorted(fcf.list("l1/l2/l3/f1", size=True)) == [("l1/l2/l3/f1", 1)]
+
+
+def test_file_head_and_acl(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.put("h", PAYLOAD, compress="gzip")
+    head = fcf.head("h")
+    stored = (tmp_path / "root" / "h.gz").stat()
+    assert head["Content-Length"] == stored.st_size
+    assert head["Content-Encoding"] == "gzip"
+    assert abs(head["Last-Modified"].timestamp() - stored.st_mtime) < 1e-3
+    assert fcf.get_acl("h") == stored.st_mode
+    assert fcf.get_acl(["h"]) == {"h": stored.st_mode}
+
+
+def test_file_touch_refreshes_mtime_of_compressed_variant(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.put("t", PAYLOAD, compress="gzip")
+    path = tmp_path / "root" / "t.gz"
+    os.utime(path, (1000, 1000))
+    fcf.touch("t")
+    assert path.stat().st_mtime > 1000
+    assert _tree(tmp_path / "root") == ["t.gz"]
+
+
+def test_file_locking(tmp_path: Path) -> None:
+    lock_dir = tmp_path / "locks"
+    cf = CloudFiles(f"file://{tmp_path}/locked", locking=True, lock_dir=str(lock_dir))
+    assert cf.lock_dir == str(lock_dir)
+    assert not lock_dir.exists()  # created lazily
+    cf.put("a", b"1", compress="gzip")
+    assert cf.get("a") == b"1"
+    assert lock_dir.is_dir() and os.listdir(lock_dir)
+    # one lock per logical key, whatever its encoding
+    cf.put("a", b"2")
+    assert len(os.listdir(lock_dir)) == 1
+    cf.clear_locks()
+    assert os.listdir(lock_dir) == []
+
+
+def test_file_write_lock_excludes_readers(tmp_path: Path) -> None:
+    # fcntl locks are per process, so the competing writer must be another process.
+    lock_dir = tmp_path / "locks"
+    cf = CloudFiles(f"file://{tmp_path}/locked", locking=True, lock_dir=str(lock_dir))
+    cf.put("k", b"v")
+    (lock_name,) = os.listdir(lock_dir)
+    holder = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time, fasteners\n"
+            "lock = fasteners.InterProcessReaderWriterLock(sys.argv[1])\n"
+            "with lock.write_lock():\n"
+            "    print('locked', flush=True)\n"
+            "    time.sleep(0.5)\n",
+            str(lock_dir / lock_name),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
+        start = time.monotonic()
+        assert cf.get("k") == b"v"
+        assert time.monotonic() - start > 0.2  # the reader waited for the writer
+    finally:
+        holder.wait(10)
+
+
+def test_file_locking_off_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock_dir = tmp_path / "envlocks"
+    monkeypatch.setenv("CLOUD_FILES_LOCK_DIR", str(lock_dir))
+    cf = CloudFiles(f"file://{tmp_path}/unlocked")
+    assert cf.lock_dir == str(lock_dir)
+    cf.put("a", b"1")
+    assert not lock_dir.exists()
+
+
+def test_file_isdir_and_sep(fcf: CloudFiles) -> None:
+    fcf.put("d/e", b"1")
+    assert fcf.isdir() and fcf.isdir("d") and not fcf.isdir("d/e")
+    assert fcf.sep == os.sep and fcf.protocol == "file"
+    assert fcf.join("a", "b") == os.path.join("a", "b")
+    assert fcf.abspath("x").endswith(os.path.join("root", "x"))
+    assert fcf.abspath("x").startswith("file://")
+
+
+def test_file_moves(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.put("m1", PAYLOAD, compress="gzip")
+    fcf.put("m2", b"two")
+    dest = CloudFiles(f"file://{tmp_path}/moved")
+    fcf.moves(dest, ["m1", ("m2", "sub/renamed")])
+    assert _tree(tmp_path / "moved") == ["m1.gz", "sub/renamed"]
+    assert _tree(tmp_path / "root") == []
+    dest.move("m1", f"mem://moved-{next(_counter)}/final")
+    assert not dest.exists("m1")
+    with pytest.raises(FileNotFoundError):
+        dest.moves(fcf, ["missing"])
+
+
+def test_parallel_processes(tmp_path: Path) -> None:
+    cf = CloudFiles(f"file://{tmp_path}/par", parallel=2)
+    files = [(f"p{i}", str(i).encode()) for i in range(60)]
+    assert cf.puts(files) == 60
+    results = cf.get([name for name, _ in files])
+    assert isinstance(results, list)
+    assert {r["path"]: r["content"] for r in results} == dict(files)
+    assert cf.get("p7") == b"7"  # scalar shape even with parallel > 1
+    assert cf.delete([name for name, _ in files]) == 60
+    assert list(cf.list()) == []
+
+
+def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
+    fcf.put("a", b"A")
+    mem = CloudFiles(f"mem://dl-{next(_counter)}/d")
+    mem.put("b", b"B")
+    full_a = f"file://{tmp_path}/root/a"
+    full_b = f"{mem.cloudpath}/b"
+    res = cloudfiles.dl([full_a, full_b])
+    assert {r["fullpath"]: r["content"] for r in res} == {full_a: b"A", full_b: b"B"}
+    assert cloudfiles.dl(full_b) == b"B"
