@@ -9,9 +9,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import compression, exceptions, lib, monitoring, paths
-from .cloudfiles import CloudFiles, clear_memory, dl, reset_connection_pools
+from .cloudfiles import CloudFile, CloudFiles, clear_memory, dl, reset_connection_pools
 
 __all__ = [
+    "CloudFile",
     "CloudFiles",
     "__version__",
     "clear_memory",

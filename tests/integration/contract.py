@@ -19,6 +19,7 @@ import bz2
 import gzip
 import io
 import lzma
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -272,6 +273,19 @@ class StorageContract:
             assert _stdlib_decode(raw["content"], encoding) == PAYLOAD
             if encoding is not None:
                 assert len(raw["content"]) < len(PAYLOAD)
+
+    def test_large_compressed_objects(self, store: Store) -> None:
+        # Bodies above the codec pool's inline limit are (de)compressed on worker threads.
+        encodings = [enc for enc in ("gzip", "zstd") if enc in self.encodings]
+        if not encodings:
+            pytest.skip(self.why_not.get("encodings", f"{self.scheme} serves no codec"))
+        rng = random.Random(7)
+        big = {f"big{i}": rng.randbytes(150_000) + bytes(150_000) for i in range(6)}
+        for enc in encodings:
+            store.writer.puts(list(big.items()), compress=enc)
+            assert {r["path"]: r["content"] for r in store.reader.get(list(big))} == big
+            raw = store.reader.get(list(big), raw=True)
+            assert all(r["compress"] == enc and len(r["content"]) > 65536 for r in raw)
 
     def test_compress_aliases(self, store: Store) -> None:
         self.need_encoding("gzip")

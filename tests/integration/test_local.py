@@ -308,7 +308,19 @@ def test_file_moves(fcf: CloudFiles, tmp_path: Path) -> None:
         dest.moves(fcf, ["missing"])
 
 
-def test_parallel_processes(tmp_path: Path) -> None:
+def test_parallel_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    import cloudfiles.cloudfiles as facade
+
+    blocks: list[int] = []
+
+    class SpyPool(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            blocks.append(len(args[2]))
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(facade, "ProcessPoolExecutor", SpyPool)
     cf = CloudFiles(f"file://{tmp_path}/par", parallel=2)
     files = [(f"p{i}", str(i).encode()) for i in range(60)]
     assert cf.puts(files) == 60
@@ -318,6 +330,7 @@ def test_parallel_processes(tmp_path: Path) -> None:
     assert cf.get("p7") == b"7"  # scalar shape even with parallel > 1
     assert cf.delete([name for name, _ in files]) == 60
     assert list(cf.list()) == []
+    assert blocks == [30, 30] * 3  # puts, get, delete each ran as two blocks in worker processes
 
 
 def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
@@ -329,3 +342,34 @@ def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
     res = cloudfiles.dl([full_a, full_b])
     assert {r["fullpath"]: r["content"] for r in res} == {full_a: b"A", full_b: b"B"}
     assert cloudfiles.dl(full_b) == b"B"
+
+
+@pytest.mark.parametrize("scheme", ["file", "mem"])
+def test_cloudfile(scheme: str, tmp_path: Path) -> None:
+    from cloudfiles import CloudFile
+
+    base = f"file://{tmp_path}/cf1" if scheme == "file" else f"mem://cloudfile-{next(_counter)}/d"
+    f = CloudFile(f"{base}/data.bin", cache_meta=True)
+    assert not f.exists() and f.get() is None
+    assert f.put(b"0123456789", compress="gzip") == 1
+    assert f.get() == b"0123456789" and len(f) == f.size() != 10
+    f.put(b"0123456789")
+    assert f[2:5] == b"234"
+    res = f.get([slice(0, 2), {"start": 8}])
+    assert [r["content"] for r in res] == [b"01", b"89"]
+    f[:] = b"replaced"
+    assert f.get() == b"replaced"
+    assert f.head() is not None and f.protocol == scheme
+    f.put_json({"a": 1})
+    assert f.get_json() == {"a": 1}
+    f.transfer_to(f"{base}/copy.json")
+    assert CloudFile(f"{base}/copy.json").get_json() == {"a": 1}
+    g = CloudFile(f"{base}/other")
+    g.transfer_from(f"{base}/copy.json")
+    assert g.get_json() == {"a": 1}
+    f.move(f"{base}/moved.json")
+    assert not f.exists() and CloudFile(f"{base}/moved.json").exists()
+    f.touch()
+    assert f.get() == b""
+    f.delete()
+    assert not f.exists()

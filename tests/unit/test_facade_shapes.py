@@ -194,3 +194,36 @@ def test_list_is_lazy(cf: CloudFiles) -> None:
     gen = cf.list()
     assert next(gen).startswith("l")
     gen.close()
+
+
+# -- codec pool -------------------------------------------------------------------------------------------
+def test_imap_ordered_keeps_order_and_bounds_lookahead() -> None:
+    from cloudfiles import codecpool
+
+    pulled = 0
+
+    def items() -> Iterator[int]:
+        nonlocal pulled
+        for i in range(200):
+            pulled += 1
+            yield i
+
+    out = []
+    for i, value in enumerate(
+        codecpool.imap_ordered(lambda x: x * 2, items(), size_of=lambda x: 10**6 if x % 3 else 0, ahead=4)
+    ):
+        assert pulled - i <= 6
+        out.append(value)
+    assert out == [2 * i for i in range(200)]
+
+
+def test_completion_queue_returns_everything() -> None:
+    from cloudfiles import codecpool
+
+    queue: codecpool.CompletionQueue[int] = codecpool.CompletionQueue(max_pending=3)
+    got: list[int] = []
+    for i in range(50):
+        queue.submit(lambda i=i: i, nbytes=10**6 if i % 2 else 0)  # type: ignore[misc]
+        got.extend(queue.ready())
+    got.extend(queue.drain())
+    assert sorted(got) == list(range(50))
