@@ -297,10 +297,13 @@ class TransmissionMonitor:
         e = (end - origin_us) / 1e6
         last = float(np.ceil(e.max()))
         num_bins = max(1, int(np.ceil(last / resolution)))
-        # Exact integration of a piecewise-linear "bytes landed by time t" curve: each flight adds slope
-        # n/d over [b, e); zero-length flights add a step at b.
         dur = e - b
         ramp = dur > 0
+        if not ramp.all():
+            # An instantaneous flight exactly on the final edge still needs a bin of its own.
+            num_bins = max(num_bins, int(np.floor(b[~ramp].max() / resolution)) + 1)
+        # Exact integration of a piecewise-linear "bytes landed by time t" curve: each flight adds slope
+        # n/d over [b, e); zero-length flights add a step at b.
         rate = np.where(ramp, nbytes / np.where(ramp, dur, 1.0), 0.0)
         times = np.concatenate([b[ramp], e[ramp], b[~ramp]])
         dslope = np.concatenate([rate[ramp], -rate[ramp], np.zeros(int((~ramp).sum()))])
