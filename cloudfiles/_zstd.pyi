@@ -8,7 +8,7 @@ MAX_LEVEL: int
 DEFAULT_MAX_SIZE: int
 ZSTD_VERSION: str
 
-def compress(data: Buffer, level: int | None = None) -> bytes:
+def compress(data: Buffer, level: int | None = None, *, checksum: bool = True) -> bytes:
     """Compress ``data`` (read in place) into one zstd stream."""
 
 def decompress(data: Buffer, *, max_size: int | None = ...) -> bytes:

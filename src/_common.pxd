@@ -18,10 +18,33 @@ cdef extern from "Python.h":
     char* _bytes_ptr "PyBytes_AS_STRING" (PyObject* o) nogil
     Py_ssize_t PY_SSIZE_T_MAX
 
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #include <stdint.h>
+    #endif
+    /* Ask for transparent huge pages on the 2 MiB-aligned part of a large, not yet touched buffer.
+       Filling a fresh 64 MiB output otherwise takes 16k page faults, which cost about as much CPU
+       as decoding into it. A hint only: ignored where unsupported or disabled. */
+    static void cf_advise_huge(char* p, size_t n) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
+        if (end > start) (void)madvise((void*)start, (size_t)(end - start), MADV_HUGEPAGE);
+    #else
+        (void)p; (void)n;
+    #endif
+    }
+    """
+    void cf_advise_huge(char* p, size_t n) nogil
+
 # Inputs at least this large are processed with the GIL released. Below it the release/re-acquire
 # round trip (and the risk of waiting a whole switch interval to get the GIL back) costs more than it frees.
 cdef enum:
     NOGIL_THRESHOLD = 64 * 1024
+    HUGE_PAGE_THRESHOLD = 8 * 1024 * 1024
 
 
 cdef inline int get_input(object data, Py_buffer* view) except -1:
@@ -69,12 +92,17 @@ cdef inline int out_new(PyObject** out, Py_ssize_t n) except -1:
     if n < 1:
         n = 1  # never hand out (and later resize) the shared empty-bytes singleton
     out[0] = _new_bytes(NULL, n)
+    if n >= HUGE_PAGE_THRESHOLD:
+        cf_advise_huge(_bytes_ptr(out[0]), <size_t>n)
     return 0
 
 
 cdef inline int out_resize(PyObject** out, Py_ssize_t n) except -1:
     # On failure _PyBytes_Resize frees the object, sets *out to NULL and raises MemoryError.
-    return _PyBytes_Resize(out, n)
+    _PyBytes_Resize(out, n)
+    if n >= HUGE_PAGE_THRESHOLD:
+        cf_advise_huge(_bytes_ptr(out[0]), <size_t>n)
+    return 0
 
 
 cdef inline bytes out_take(PyObject** out, Py_ssize_t n):

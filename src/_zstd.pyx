@@ -12,9 +12,12 @@ from cpython.buffer cimport PyBuffer_Release
 from cpython.object cimport PyObject
 
 from czstd cimport (
+    ZSTD_c_checksumFlag,
+    ZSTD_c_compressionLevel,
     ZSTD_CCtx,
+    ZSTD_CCtx_setParameter,
+    ZSTD_compress2,
     ZSTD_compressBound,
-    ZSTD_compressCCtx,
     ZSTD_CONTENTSIZE_ERROR,
     ZSTD_CONTENTSIZE_UNKNOWN,
     ZSTD_createCCtx,
@@ -134,9 +137,14 @@ cdef int _parse_level(object level) except? -1000000:
     return value
 
 
-def compress(data, level=None):
-    """Compress ``data`` to one zstd frame that records its content size (default level 3)."""
+def compress(data, level=None, *, checksum=True):
+    """Compress ``data`` to one zstd frame that records its content size (default level 3).
+
+    With ``checksum`` (the default) the frame ends with a content checksum (4 bytes, xxhash), so that
+    corrupted data is detected on decode instead of returning garbage.
+    """
     cdef int lvl = _parse_level(level)
+    cdef int check = 1 if checksum else 0
     cdef Py_buffer view
     cdef PyObject* out = NULL
     cdef ZSTD_CCtx* c = NULL
@@ -145,6 +153,12 @@ def compress(data, level=None):
     get_input(data, &view)
     try:
         c = _take_cctx()
+        # Parameters are sticky on a pooled context: set both every time.
+        r = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, lvl)
+        if not ZSTD_isError(r):
+            r = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, check)
+        if ZSTD_isError(r):
+            raise CompressionError("zstd: cannot set parameters: " + ZSTD_getErrorName(r).decode())
         bound = ZSTD_compressBound(<size_t>view.len)
         if ZSTD_isError(bound):
             raise MemoryError("zstd: input too large")
@@ -152,9 +166,9 @@ def compress(data, level=None):
         dst = _bytes_ptr(out)
         if view.len >= NOGIL_THRESHOLD:
             with nogil:
-                r = ZSTD_compressCCtx(c, dst, bound, view.buf, <size_t>view.len, lvl)
+                r = ZSTD_compress2(c, dst, bound, view.buf, <size_t>view.len)
         else:
-            r = ZSTD_compressCCtx(c, dst, bound, view.buf, <size_t>view.len, lvl)
+            r = ZSTD_compress2(c, dst, bound, view.buf, <size_t>view.len)
         if ZSTD_isError(r):
             if ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation:
                 raise MemoryError("zstd: " + ZSTD_getErrorName(r).decode())

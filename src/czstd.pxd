@@ -21,6 +21,11 @@ cdef extern from "zstd.h" nogil:
         ZSTD_reset_parameters
         ZSTD_reset_session_and_parameters
 
+    ctypedef enum ZSTD_cParameter:
+        ZSTD_c_compressionLevel
+        ZSTD_c_contentSizeFlag
+        ZSTD_c_checksumFlag
+
     unsigned long long ZSTD_CONTENTSIZE_UNKNOWN
     unsigned long long ZSTD_CONTENTSIZE_ERROR
 
@@ -41,6 +46,8 @@ cdef extern from "zstd.h" nogil:
     size_t ZSTD_freeCCtx(ZSTD_CCtx* cctx)
     size_t ZSTD_compressCCtx(ZSTD_CCtx* cctx, void* dst, size_t dstCapacity,
                              const void* src, size_t srcSize, int compressionLevel)
+    size_t ZSTD_CCtx_setParameter(ZSTD_CCtx* cctx, ZSTD_cParameter param, int value)
+    size_t ZSTD_compress2(ZSTD_CCtx* cctx, void* dst, size_t dstCapacity, const void* src, size_t srcSize)
 
     ZSTD_DCtx* ZSTD_createDCtx()
     size_t ZSTD_freeDCtx(ZSTD_DCtx* dctx)
