@@ -122,14 +122,16 @@ def sip(iterable: Iterable[T], block_size: int) -> Generator[list[T], None, None
         yield block
 
 
-def first(lst: Iterable[T]) -> T:
-    """The first element of a sequence, iterator or generator (consumes it from generators)."""
+def first(lst: Iterable[T]) -> T | None:
+    """The first element of a sequence, iterator or generator (consumed from generators); None if empty."""
     if isinstance(lst, types.GeneratorType):
-        return cast(T, next(lst))
+        return cast(T, next(lst, None))
     try:
         return cast(Sequence[T], lst)[0]
+    except IndexError:
+        return None
     except (TypeError, KeyError):
-        return next(iter(lst))
+        return next(iter(lst), None)
 
 
 def toiter(obj: Any, is_iter: bool = False) -> Any:
@@ -232,16 +234,21 @@ def _as_buffer(binary: Any) -> Any:
     return binary
 
 
-def md5(binary: Any, base64: bool = True) -> str:
+def md5(binary: Any, base: int = 64, base64: bool | None = None) -> str:
     """MD5 of ``binary`` (bytes-like; a ``str`` is UTF-8 encoded).
 
-    Returns the base64 digest (the GCS ``md5Hash`` / ``Content-MD5`` form) or, with ``base64=False``,
-    the hex digest (the S3 ETag form).
+    ``base=64`` (default) gives the base64 digest (the GCS ``md5Hash`` / ``Content-MD5`` form),
+    ``base=16`` the hex digest (the S3 ETag form); anything else is a ValueError. ``base64=True/False``
+    is accepted as a synonym for ``base=64/16``.
     """
+    if base64 is not None:
+        base = 64 if base64 else 16
     digest = hashlib.md5(_as_buffer(binary))
-    if base64:
+    if base == 64:
         return _b64.b64encode(digest.digest()).decode("utf8")
-    return digest.hexdigest()
+    if base == 16:
+        return digest.hexdigest()
+    raise ValueError(f"base {base} must be 16 or 64.")
 
 
 def _md5_digest_bytes(value: str | bytes) -> bytes | None:
@@ -289,6 +296,41 @@ def calc_s3_multipart_etag(content: Any, partsize: int) -> str:
     nparts = max(1, math.ceil(len(view) / partsize))
     digests = b"".join(hashlib.md5(view[i * partsize : (i + 1) * partsize]).digest() for i in range(nparts))
     return f"{hashlib.md5(digests).hexdigest()}-{nparts}"
+
+
+MiB = 1 << 20
+# Part sizes common S3 clients use: aws-cli/boto3 (8 MiB) and s3cmd (15 MiB).
+COMMON_S3_PART_SIZES = (8 * MiB, 15 * MiB)
+
+
+def validate_s3_multipart_etag(content: Any, etag: str, part_size: int | None = None) -> bool:
+    """True if ``etag`` (``'<hex>-<N>'``, quotes allowed) is the multipart ETag of ``content``.
+
+    The uploader's part size is unknown, so plausible ones are tried: ``part_size`` if given, 8 MiB,
+    15 MiB, and ``len/N`` rounded up to a whole MiB; only sizes consistent with ``N`` parts are tried.
+    """
+    etag = etag.strip().strip('"')
+    head, sep, tail = etag.rpartition("-")
+    if not sep or not tail.isdigit() or not head:
+        return False
+    num_parts = int(tail)
+    size = len(memoryview(_as_buffer(content)).cast("B"))
+    if num_parts < 1:
+        return False
+    candidates = ([] if part_size is None else [part_size]) + list(COMMON_S3_PART_SIZES)
+    per_part = -(-size // num_parts)  # ceil(size / N)
+    candidates.append(-(-per_part // MiB) * MiB)  # rounded up to a whole MiB
+    candidates.append((size // num_parts // MiB + 1) * MiB)  # the next MiB above (cloud-files' guess)
+    tried: set[int] = set()
+    for partsize in candidates:
+        if partsize <= 0 or partsize in tried:
+            continue
+        tried.add(partsize)
+        if max(1, -(-size // partsize)) != num_parts:
+            continue
+        if calc_s3_multipart_etag(content, partsize) == etag.lower():
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -569,8 +611,14 @@ def decode_crc32c_b64(b64digest: str) -> int:
     return int(struct.unpack(">I", _b64.b64decode(b64digest))[0])
 
 
-def encode_crc32c_b64(value: int) -> str:
-    """Encode a CRC32C int the way GCS reports it: base64 of its 4 big-endian bytes."""
+def encode_crc32c_b64(binary: Any) -> bytes:
+    """CRC32C of ``binary`` encoded the way GCS reports it: base64 of the 4 big-endian bytes (as bytes,
+    like cloud-files)."""
+    return _b64.b64encode(struct.pack(">I", crc32c(binary)))
+
+
+def crc32c_to_b64(value: int) -> str:
+    """Encode a CRC32C integer the way GCS reports it: base64 of its 4 big-endian bytes."""
     return _b64.b64encode(struct.pack(">I", value & _MASK32)).decode("utf8")
 
 
@@ -579,9 +627,11 @@ __all__ = [
     "CRC32C_BACKEND",
     "STRING_TYPES",
     "calc_s3_multipart_etag",
+    "COMMON_S3_PART_SIZES",
     "colorize",
     "crc32c",
     "crc32c_combine",
+    "crc32c_to_b64",
     "decode_crc32c_b64",
     "duplicates",
     "encode_crc32c_b64",
@@ -601,5 +651,6 @@ __all__ = [
     "toiter",
     "totalfn",
     "touch",
+    "validate_s3_multipart_etag",
     "yellow",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "ALLOWED_PROTOCOLS",
     "BASE_ALLOWED_PROTOCOLS",
     "BUCKET_RE",
+    "CLOUD_PROTOCOLS",
     "OFFICIAL_ALIASES",
     "PRECOMPUTED_SUFFIX",
     "ExtractedPath",
@@ -129,6 +130,9 @@ OFFICIAL_ALIASES: dict[str, str] = {
     "matrix": "s3://https://s3-hpcrc.rc.princeton.edu/",
     "tigerdata": "s3://https://td.princeton.edu/",
 }
+
+# Protocols served by an object store with buckets (used to decide on https rewriting).
+CLOUD_PROTOCOLS: list[str] = ["gs", "s3", *OFFICIAL_ALIASES]
 
 # name -> host ("s3://https://host/"); official + process + persistent aliases.
 ALIASES: dict[str, str] = {}

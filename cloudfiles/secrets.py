@@ -27,11 +27,15 @@ import orjson
 __all__ = [
     "AWS_KEYS",
     "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
+    "CLOUD_FILES_LOCK_DIR",  # noqa: F822
+    "CLOUD_FILES_SECRETS_DIR",  # noqa: F822
     "CLOUD_VOLUME_DIR",  # noqa: F822
+    "CLOUD_VOLUME_SECRETS_DIR",  # noqa: F822
     "SecretDict",
     "aws_credentials",
     "cave_credentials",
     "cloud_files_dir",
+    "cloud_files_lock_dir",
     "cloud_volume_dir",
     "default_google_project_name",
     "google_credentials",
@@ -73,13 +77,28 @@ def cloud_volume_dir() -> str:
     return os.environ.get("CLOUD_VOLUME_DIR") or os.path.join(os.path.expanduser("~"), ".cloudvolume")
 
 
-def __getattr__(name: str) -> str:
-    # Module attributes that follow the environment at access time (PEP 562).
-    if name == "CLOUD_FILES_DIR":
-        return cloud_files_dir()
-    if name == "CLOUD_VOLUME_DIR":
-        return cloud_volume_dir()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def cloud_files_lock_dir() -> str | None:
+    """``$CLOUD_FILES_LOCK_DIR`` or None (CloudFiles then uses ``$CLOUD_FILES_DIR/locks``)."""
+    return os.environ.get("CLOUD_FILES_LOCK_DIR") or None
+
+
+_DYNAMIC: dict[str, Any] = {
+    "CLOUD_FILES_DIR": cloud_files_dir,
+    "CLOUD_VOLUME_DIR": cloud_volume_dir,
+    "CLOUD_FILES_SECRETS_DIR": lambda: os.path.join(cloud_files_dir(), "secrets"),
+    "CLOUD_VOLUME_SECRETS_DIR": lambda: os.path.join(cloud_volume_dir(), "secrets"),
+    "CLOUD_FILES_LOCK_DIR": cloud_files_lock_dir,
+    "HOME": lambda: os.path.expanduser("~"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Module attributes that follow the environment at access time (PEP 562), so
+    # ``secrets.CLOUD_FILES_DIR`` is always current (``from .. import`` takes a snapshot).
+    fn = _DYNAMIC.get(name)
+    if fn is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return fn()
 
 
 def secretpath(filepath: str) -> str:

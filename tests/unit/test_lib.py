@@ -40,8 +40,12 @@ def _crc32c_reference(data: bytes, crc: int = 0) -> int:
 
 def test_md5_vectors() -> None:
     assert lib.md5(b"") == "1B2M2Y8AsgTpgAmY7PhCfg=="
-    assert lib.md5(b"", base64=False) == "d41d8cd98f00b204e9800998ecf8427e"
-    assert lib.md5(b"abc", base64=False) == "900150983cd24fb0d6963f7d28e17f72"
+    assert lib.md5(b"", base=16) == "d41d8cd98f00b204e9800998ecf8427e"
+    assert lib.md5(b"abc", base=16) == "900150983cd24fb0d6963f7d28e17f72"
+    assert lib.md5(b"abc", base64=False) == lib.md5(b"abc", base=16)
+    assert lib.md5(b"abc", base64=True) == lib.md5(b"abc", base=64) == lib.md5(b"abc")
+    with pytest.raises(ValueError):
+        lib.md5(b"abc", base=32)
     assert lib.md5("abc") == lib.md5(b"abc")  # str is UTF-8 encoded
     assert lib.md5(bytearray(b"abc")) == lib.md5(memoryview(b"abc")) == lib.md5(b"abc")
     assert lib.md5(b"abc") == base64.b64encode(bytes.fromhex("900150983cd24fb0d6963f7d28e17f72")).decode()
@@ -80,6 +84,24 @@ def test_calc_s3_multipart_etag_matches_definition() -> None:
     assert lib.calc_s3_multipart_etag(b"xyz", 100) == single
     with pytest.raises(ValueError):
         lib.calc_s3_multipart_etag(b"x", 0)
+
+
+def test_validate_s3_multipart_etag() -> None:
+    mib = 1 << 20
+    content = np.random.default_rng(1).integers(0, 256, 20 * mib + 123, dtype=np.uint8).tobytes()
+    boto = lib.calc_s3_multipart_etag(content, 8 * mib)  # 3 parts
+    assert lib.validate_s3_multipart_etag(content, boto)
+    assert lib.validate_s3_multipart_etag(content, f'"{boto}"')
+    s3cmd = lib.calc_s3_multipart_etag(content, 15 * mib)  # 2 parts
+    assert lib.validate_s3_multipart_etag(content, s3cmd)
+    odd = lib.calc_s3_multipart_etag(content, 5 * mib + 7)  # unusual client part size
+    assert not lib.validate_s3_multipart_etag(content, odd)
+    assert lib.validate_s3_multipart_etag(content, odd, part_size=5 * mib + 7)
+    rounded = lib.calc_s3_multipart_etag(content, 7 * mib)  # ceil(size / 3) rounded up to a MiB
+    assert lib.validate_s3_multipart_etag(content, rounded)
+    assert not lib.validate_s3_multipart_etag(content[:-1], boto)
+    assert not lib.validate_s3_multipart_etag(content, "d41d8cd98f00b204e9800998ecf8427e")
+    assert not lib.validate_s3_multipart_etag(content, "abc-x")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -152,9 +174,11 @@ def test_crc32c_is_fast_enough() -> None:
 
 
 def test_crc32c_b64_roundtrip() -> None:
-    assert lib.encode_crc32c_b64(0xE3069283) == base64.b64encode(bytes.fromhex("e3069283")).decode()
-    assert lib.decode_crc32c_b64(lib.encode_crc32c_b64(0xE3069283)) == 0xE3069283
-    assert lib.decode_crc32c_b64(lib.encode_crc32c_b64(0x1).rstrip("=")) == 1  # padding stripped by GCS bug
+    # encode_crc32c_b64 takes the content (as in cloud-files) and returns bytes.
+    assert lib.encode_crc32c_b64(b"123456789") == base64.b64encode(bytes.fromhex("e3069283"))
+    assert lib.crc32c_to_b64(0xE3069283) == base64.b64encode(bytes.fromhex("e3069283")).decode()
+    assert lib.decode_crc32c_b64(lib.crc32c_to_b64(0xE3069283)) == 0xE3069283
+    assert lib.decode_crc32c_b64(lib.crc32c_to_b64(0x1).rstrip("=")) == 1  # padding stripped by GCS bug
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -194,8 +218,9 @@ def test_first() -> None:
     assert lib.first(x for x in [5, 6]) == 5
     assert lib.first({7}) == 7
     assert lib.first({"k": 1}) == "k"
-    with pytest.raises(StopIteration):
-        lib.first(x for x in [])
+    assert lib.first(x for x in []) is None
+    assert lib.first([]) is None
+    assert lib.first(set()) is None
 
 
 def test_nvl() -> None:

@@ -368,6 +368,7 @@ def test_constants() -> None:
         "ngauth+https",
     }
     assert set(paths.OFFICIAL_ALIASES) <= set(paths.ALLOWED_PROTOCOLS)
+    assert paths.CLOUD_PROTOCOLS == ["gs", "s3", "nokura", "matrix", "tigerdata"]
     assert paths.ALLOWED_FORMATS[:3] == ["graphene", "precomputed", "boss"]
 
 

@@ -75,6 +75,12 @@ def test_dirs_follow_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert secrets.cloud_volume_dir() == str(home / "home" / ".cloudvolume")
     with pytest.raises(AttributeError):
         secrets.NOT_A_THING  # noqa: B018
+    assert secrets.CLOUD_FILES_SECRETS_DIR == str(home / "home" / ".cloudfiles" / "secrets")
+    assert secrets.CLOUD_VOLUME_SECRETS_DIR == str(home / "home" / ".cloudvolume" / "secrets")
+    monkeypatch.delenv("CLOUD_FILES_LOCK_DIR", raising=False)
+    assert secrets.CLOUD_FILES_LOCK_DIR is None
+    monkeypatch.setenv("CLOUD_FILES_LOCK_DIR", "/tmp/locks")
+    assert secrets.CLOUD_FILES_LOCK_DIR == "/tmp/locks"
 
 
 def test_secretpath_order(home: Path) -> None:
