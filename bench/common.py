@@ -1,0 +1,89 @@
+"""Shared pieces of the benchmarks: peer environments, timed client subprocesses, tables.
+
+Every client runs in its own subprocess and measures itself (wall time and its own user+sys CPU), so
+one client's threads or imports never bill another. Figures are medians of repeated runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS_VENV = ROOT / "bench" / ".peers"
+sys.path.insert(0, str(ROOT / "tests"))
+
+# Never let a credential chain probe a cloud metadata address.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("NO_GCE_CHECK", "True")
+
+PEER_PACKAGES = {"cloud-files": "cloud-files==6.4.3"}
+
+
+def peer_python(package: str) -> Path | None:
+    """A Python with ``package`` installed in a venv of its own (created on first use).
+
+    cloud-files is also imported as ``cloudfiles``, so it cannot share a venv with us.
+    """
+    venv = PEERS_VENV / package
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        proc = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", PEER_PACKAGES[package]], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            print(f"[bench] could not install {package}: {proc.stderr.strip()[-300:]}", file=sys.stderr)
+            return None
+    return python
+
+
+# Client code prologue/epilogue: each client script prints one JSON line with its own measurements.
+PROLOGUE = """
+import json, os, sys, time, resource
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"; os.environ["NO_GCE_CHECK"] = "True"
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+"""
+
+TIMED = """
+_w0 = time.perf_counter(); _c0 = _cpu()
+{body}
+_wall = time.perf_counter() - _w0; _cpu_s = _cpu() - _c0
+_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"wall": _wall, "cpu": _cpu_s, "rss": _rss, "check": _check}}))
+"""
+
+
+def run_client(python: str | Path, setup: str, body: str, env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``setup`` untimed then ``body`` timed in a fresh interpreter; ``body`` must set ``_check``."""
+    code = PROLOGUE + setup + TIMED.format(body=body)
+    proc = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"client failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def median_runs(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in runs) for key in ("wall", "cpu", "rss")}
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, payload: object) -> Path:
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    return path
