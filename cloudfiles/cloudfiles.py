@@ -70,11 +70,11 @@ def totalfn(items: Any, total: int | None) -> int | None:
         return None
 
 
-def _put_items(files: Any) -> Any:
-    """Like ``toiter`` for puts: a ``(path, content)`` tuple is one item, not two."""
+def _put_items(files: Any) -> tuple[Any, bool]:
+    """``toiter(files, is_iter=True)`` for puts: a ``(path, content)`` tuple is one item, not two."""
     if isinstance(files, tuple) and len(files) == 2 and isinstance(files[0], str):
-        return [files]
-    return toiter(files)
+        return [files], False
+    return cast("tuple[Any, bool]", toiter(files, is_iter=True))
 
 
 def _is_reiterable(obj: Any) -> bool:
@@ -584,7 +584,7 @@ class CloudFiles:
 
         Returns: the number of files written (also with ``parallel > 1``), or ``(count, monitor)``.
         """
-        items = _put_items(files)
+        items, multiple = _put_items(files)
         if _is_reiterable(items):
             self._check_batch(items, compress)
         total = totalfn(items, total)
@@ -593,8 +593,8 @@ class CloudFiles:
             cache_control=cache_control, storage_class=storage_class,
         )
         tm = TransmissionMonitor(IOEnum.TX)
-        nproc = self._effective_parallel(parallel)
-        with self._bar(progress, total, "Uploading") as bar:
+        nproc = self._effective_parallel(parallel) if multiple else 1
+        with self._bar(progress if multiple else False, total, "Uploading") as bar:
             if nproc > 1:
                 kwargs = dict(defaults, raw=raw, return_recording=True)
                 count = 0
@@ -728,7 +728,7 @@ class CloudFiles:
 
         Unlike cloud-files, ``cache_control`` is forwarded. Input dicts are not modified.
         """
-        items = _put_items(files)
+        items, _multiple = _put_items(files)
         total = totalfn(items, total)
         if _is_reiterable(items):
             self._check_batch(items, compress)
@@ -853,10 +853,10 @@ class CloudFiles:
         Returns the number of paths deleted (missing ones included, as deleting them succeeds).
         cloud-files returned the number of *batches* here, which matched only on batch-1 backends.
         """
-        items = toiter(paths)
+        items, multiple = toiter(paths, is_iter=True)
         total = totalfn(items, total)
-        nproc = self._effective_parallel(parallel)
-        with self._bar(progress, total, "Deleting") as bar:
+        nproc = self._effective_parallel(parallel) if multiple else 1
+        with self._bar(progress if multiple else False, total, "Deleting") as bar:
             if nproc > 1:
                 return sum(self._run_parallel("delete", items, nproc, total, bar, {}))
             count = 0
@@ -872,10 +872,10 @@ class CloudFiles:
     ) -> None:
         """Create empty files where missing. On file:// existing files get a fresh mtime; on object
         stores existing objects are left alone (``nocopy`` is accepted for compatibility)."""
-        items = toiter(paths)
+        items, multiple = toiter(paths, is_iter=True)
         total = totalfn(items, total)
         touch_files = getattr(self.interface, "touch_files", None)
-        with self._bar(progress, total, "Touching") as bar:
+        with self._bar(progress if multiple else False, total, "Touching") as bar:
             if touch_files is not None:
                 for _path, error in touch_files(items):
                     if error is not None:

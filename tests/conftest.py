@@ -8,6 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# The storage contract lives in a helper module imported by each scheme's test module: have pytest
+# rewrite its asserts too, so failures show the compared values.
+pytest.register_assert_rewrite("contract")
+
 # Set at import time (before any cloudfiles module reads them), not in a fixture.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
