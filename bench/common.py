@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +64,11 @@ print(json.dumps({{"wall": _wall, "cpu": _cpu_s, "rss": _rss, "check": _check}})
 def run_client(python: str | Path, setup: str, body: str, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``setup`` untimed then ``body`` timed in a fresh interpreter; ``body`` must set ``_check``."""
     code = PROLOGUE + setup + TIMED.format(body=body)
+    # Run from a neutral directory: `python -c` puts the cwd first on sys.path, and cloud-files is
+    # also named `cloudfiles`, so running from the repo would import our package into the peer.
     proc = subprocess.run(
-        [str(python), "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900
+        [str(python), "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})},
+        timeout=900, cwd=tempfile.gettempdir(),
     )
     if proc.returncode != 0:
         raise RuntimeError(f"client failed:\n{proc.stderr[-2000:]}")

@@ -130,7 +130,10 @@ class Response:
         return self._headers
 
     def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
+        """One header's value; scans the raw lines unless the full dict was already parsed."""
+        if self._headers is not None:
+            return self._headers.get(name.lower())
+        return _header_value(self.header_lines, name.lower().encode("latin-1"))
 
     @property
     def ok(self) -> bool:
@@ -630,6 +633,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_engines_after_fork)
 
 
+def reset_engines() -> None:
+    """Close this thread's idle engines (and their kept-alive connections); new ones start on demand."""
+    pools: dict[str, list[Engine]] | None = getattr(_local, "pools", None)
+    for idle in (pools or {}).values():
+        while idle:
+            idle.pop().close()
+
+
 def transfer(
     requests: Iterable[Request],
     *,
@@ -673,5 +684,6 @@ __all__ = [
     "ResponseTooLargeError",
     "gevent_patched",
     "request_one",
+    "reset_engines",
     "transfer",
 ]

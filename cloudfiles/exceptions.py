@@ -7,6 +7,8 @@ as a user expects. pycurl, botocore and google-auth exceptions never escape unwr
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CloudFilesError(Exception):
     """Root of every error raised by cloudfiles."""
@@ -26,6 +28,10 @@ class DecompressionError(CloudFilesError, ValueError):
 
 class DecompressedSizeError(DecompressionError):
     """Decompressed output would exceed the allowed maximum (a decompression-bomb guard)."""
+
+
+class UnsafePathError(CloudFilesError, ValueError):
+    """A key would escape its root (``..``, an absolute path, a backslash, a NUL byte)."""
 
 
 class UnsupportedCompressionType(CloudFilesError, ValueError):
@@ -60,7 +66,7 @@ class TransportError(CloudFilesError, OSError):
         msg = self.args[0] if self.args else ""
         return f"{msg} ({self.url})" if self.url else str(msg)
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_transport, (type(self), self.args[0] if self.args else "", self.url, self.curl_code))
 
 
@@ -90,7 +96,7 @@ class HTTPError(CloudFilesError):
     def __str__(self) -> str:
         return f"{self.args[0]} (HTTP {self.status}, {self.url})"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_http, (type(self), self.args[0], self.url, self.status, self.body))
 
 
@@ -147,6 +153,7 @@ __all__ = [
     "RequestTimeoutError",
     "ServerError",
     "TransportError",
+    "UnsafePathError",
     "UnsupportedCompressionType",
     "UnsupportedProtocolError",
     "http_error",

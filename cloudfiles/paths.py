@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from . import secrets as _secrets
-from .exceptions import CloudFilesError, UnsupportedProtocolError
+from .exceptions import UnsafePathError, UnsupportedProtocolError
 from .lib import mkdir, toabs, toiter, yellow
 
 __all__ = [
@@ -91,8 +91,7 @@ class ExtractedPath(NamedTuple):
     alias: str | None = None
 
 
-class UnsafePathError(CloudFilesError, ValueError):
-    """A key would escape its root directory (``..``, an absolute path, a backslash, a NUL byte)."""
+# UnsafePathError lives in exceptions (imported above) so every error shares one module.
 
 
 PRECOMPUTED_SUFFIX = "|neuroglancer-precomputed:"

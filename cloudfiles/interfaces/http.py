@@ -117,7 +117,10 @@ class HttpInterface(RemoteInterface):
         return GetResult(item=item, error=response_error(resp))
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
-        requests = (engine.Request("HEAD", self.url(p), self.auth_headers, context=p) for p in paths)
+        # Accept-Encoding as for a GET, so a server that stores a compressed variant (nginx
+        # gzip_static) describes the object a GET would return.
+        headers = [*self.auth_headers, ACCEPT_ENCODING]
+        requests = (engine.Request("HEAD", self.url(p), headers, context=p) for p in paths)
         for resp in self.run(requests):
             path: str = resp.context
             if resp.error is None and 200 <= resp.status < 300:

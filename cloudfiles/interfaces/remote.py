@@ -84,8 +84,11 @@ def response_error(response: engine.Response) -> CloudFilesError:
     """The named exception for a failed response (transport error or HTTP status)."""
     if response.error is not None:
         return response.error
-    message = response.body[:300].decode("utf-8", "replace").strip() if response.body else None
-    return http_error(response.status, response.request.url, response.body[:4096] or None, message or None)
+    body = response.body[:4096] or None
+    text = body[:300].decode("utf-8", "replace").strip() if body else ""
+    # An HTML or XML error page makes a poor message; scheme-specific parsers extract codes from XML.
+    message = None if not text or text.startswith("<") else text.splitlines()[0]
+    return http_error(response.status, response.request.url, body, message)
 
 
 class RemoteInterface(StorageInterface):
@@ -101,6 +104,11 @@ class RemoteInterface(StorageInterface):
                 read=options.read_timeout if options.read_timeout is not None else timeout.read,
             )
         self.timeout = timeout
+
+    @classmethod
+    def reset_connection_pools(cls) -> None:
+        """Drop this thread's engines and their connections (``cloudfiles.reset_connection_pools``)."""
+        engine.reset_engines()
 
     def run(self, requests: Iterable[engine.Request]) -> Iterator[engine.Response]:
         """Run a lazy batch of requests through this thread's engine, completion order."""
