@@ -7,6 +7,7 @@ Brotli streams carry no decompressed size, so output grows by doubling, never pa
 """
 
 from cpython.buffer cimport PyBuffer_Release
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t
 
@@ -68,7 +69,7 @@ cdef int _parse_level(object level) except -100:
         return DEFAULT_LEVEL
     if isinstance(level, bool):
         raise TypeError("brotli quality must be an int, got bool")
-    cdef object value = level.__index__()
+    cdef object value = PyNumber_Index(level)
     if not (MIN_LEVEL <= value <= MAX_LEVEL):
         raise ValueError(f"brotli quality must be in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
     return value
@@ -79,7 +80,7 @@ def compress(data, level=None, *, window=None):
     cdef int quality = _parse_level(level)
     cdef int lgwin = BROTLI_DEFAULT_WINDOW
     if window is not None:
-        lgwin = window.__index__()
+        lgwin = PyNumber_Index(window)
         if not (BROTLI_MIN_WINDOW_BITS <= lgwin <= BROTLI_MAX_WINDOW_BITS):
             raise ValueError(
                 f"brotli window must be in {BROTLI_MIN_WINDOW_BITS}..{BROTLI_MAX_WINDOW_BITS}, got {window!r}"

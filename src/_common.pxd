@@ -9,6 +9,7 @@
 # The object is held as a raw owned ``PyObject*`` so it can be resized; callers free it on error.
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 
@@ -64,7 +65,7 @@ cdef inline Py_ssize_t parse_max_size(object max_size) except -1:
     """``None`` means no limit; otherwise a non-negative int."""
     if max_size is None:
         return PY_SSIZE_T_MAX - 1
-    cdef object value = max_size.__index__()
+    cdef object value = PyNumber_Index(max_size)
     if value < 0:
         raise ValueError(f"max_size must be >= 0, got {max_size!r}")
     if value >= PY_SSIZE_T_MAX:

@@ -16,6 +16,7 @@ Contract shared by the three codec modules (``_gzip``, ``_brotli``, ``_zstd``):
 """
 
 from cpython.buffer cimport PyBuffer_Release
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from libc.string cimport memset
 
@@ -139,7 +140,7 @@ cdef int _parse_level(object level) except -1:
         return DEFAULT_LEVEL
     if isinstance(level, bool):
         raise TypeError("gzip level must be an int, got bool")
-    cdef object value = level.__index__()
+    cdef object value = PyNumber_Index(level)
     if not (MIN_LEVEL <= value <= MAX_LEVEL):
         raise ValueError(f"gzip level must be in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
     return value

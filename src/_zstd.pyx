@@ -9,6 +9,7 @@ buffer that grows by doubling, never past ``max_size`` (+1). Concatenated and sk
 """
 
 from cpython.buffer cimport PyBuffer_Release
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 
 from czstd cimport (
@@ -131,7 +132,7 @@ cdef int _parse_level(object level) except? -1000000:
         return DEFAULT_LEVEL
     if isinstance(level, bool):
         raise TypeError("zstd level must be an int, got bool")
-    cdef object value = level.__index__()
+    cdef object value = PyNumber_Index(level)
     if not (MIN_LEVEL <= value <= MAX_LEVEL):
         raise ValueError(f"zstd level must be in {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}")
     return value
