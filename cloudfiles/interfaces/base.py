@@ -16,13 +16,13 @@ import abc
 import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Union
+from typing import IO, Any
 
 from ..paths import ExtractedPath
 
 # Content a put may carry: a whole buffer (bytes, bytearray, memoryview, numpy array...) or a readable,
 # seekable binary file handle that is streamed.
-PutContent = Union[bytes, bytearray, memoryview, IO[bytes], Any]
+PutContent = bytes | bytearray | memoryview | IO[bytes] | Any
 
 # Keys every head() dict has, on every scheme (None where the scheme has no value). Fixing the old
 # library's per-backend key sets: a caller can rely on one shape.
@@ -201,7 +201,7 @@ class StorageInterface(abc.ABC):
     def get_acl(self, path: str) -> Any:
         raise NotImplementedError(f"ACLs are not available for {self.path.protocol}://")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op default, not an abstract method
         """Release connections or handles. Idempotent."""
 
 
