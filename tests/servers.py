@@ -76,9 +76,9 @@ def _wait_for_port(port: int, timeout: float = 10.0) -> None:
 class Nginx:
     """nginx serving ``root`` on 127.0.0.1:port with a private prefix; PUT/DELETE enabled."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, root: Path | None = None) -> None:
         self.prefix = workdir / "nginx"
-        self.root = workdir / "www"
+        self.root = root if root is not None else workdir / "www"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
