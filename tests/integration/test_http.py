@@ -111,3 +111,33 @@ def test_server_error_is_a_named_error_with_url_and_status() -> None:
         assert res["content"] is None
     finally:
         server.stop()
+
+
+def test_one_cloudfiles_object_from_many_threads(web) -> None:
+    import threading
+
+    reader, writer = web
+    files = {f"t/{i}": (f"{i}" * (i % 50 + 1)).encode() for i in range(400)}
+    writer.puts(files.items(), compress="gzip")
+    failures: list[BaseException] = []
+    seen: dict[str, bytes] = {}
+    lock = threading.Lock()
+
+    def work(part: int) -> None:
+        try:
+            keys = list(files)[part::4]
+            got = reader.get(keys)
+            sizes = reader.size(keys)
+            assert all(sizes[k] is not None for k in keys)
+            with lock:
+                seen.update({r["path"]: r["content"] for r in got})
+        except BaseException as err:  # reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert seen == files
