@@ -23,10 +23,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where it is used: `import cloudfiles` stays light
+    import numpy as np
+    import numpy.typing as npt
+
 
 __all__ = ["IOEnum", "IOSampler", "TransmissionMonitor"]
 
@@ -178,6 +180,7 @@ class TransmissionMonitor:
     # -- queries ------------------------------------------------------------------------------------------
 
     def _snapshot(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        import numpy as np
         with self._lock:
             begin = np.array(self._begin_us, dtype=np.int64)
             end = np.array(self._end_us, dtype=np.int64)
@@ -233,6 +236,7 @@ class TransmissionMonitor:
 
     def current_bps(self, look_back_sec: float = 2.0) -> float:
         """Bits per second over the last ``look_back_sec`` seconds (flights prorated by overlap)."""
+        import numpy as np
         look_back_us = int(look_back_sec * 1e6)
         now_us = _mono_to_unix_us(time.monotonic())
         begin, end, nbytes = self._snapshot()
@@ -285,6 +289,7 @@ class TransmissionMonitor:
         """Bytes landed per time bin of ``resolution`` seconds, each flight spread evenly over its
         duration. Bins start at the whole second before the first flight. Empty array if no flights.
         """
+        import numpy as np
         if resolution <= 0:
             raise ValueError(f"Resolution must be positive. Got: {resolution}")
         begin, end, nbytes = self._snapshot()
@@ -331,6 +336,7 @@ class TransmissionMonitor:
     def plot_histogram(self, resolution: float = 1.0, filename: str | None = None) -> None:
         """Plot the transfer rate over time (needs matplotlib). Saves to ``filename`` or shows it."""
         import matplotlib.pyplot as plt
+        import numpy as np
 
         xfer = self.histogram(resolution).astype(np.float64) * 8 / resolution
         ylabel, factor = _rate_units(float(xfer.max()) if xfer.size else 0.0)
@@ -452,6 +458,7 @@ class IOSampler:
         self._init_sample_buffers()
 
     def _init_sample_buffers(self) -> None:
+        import numpy as np
         size = int(max(np.ceil(self._buffer_sec / self._interval) + 1, 2))
         self._samples_bytes_rx = np.zeros(size, dtype=np.int64)
         self._samples_bytes_tx = np.zeros(size, dtype=np.int64)
@@ -524,6 +531,7 @@ class IOSampler:
 
     def samples(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(rx_bytes, tx_bytes, monotonic_times)`` in time order (cumulative counters)."""
+        import numpy as np
         with self._sample_lock:
             rx = self._samples_bytes_rx.copy()
             tx = self._samples_bytes_tx.copy()
@@ -549,6 +557,7 @@ class IOSampler:
 
     def current_bps(self, look_back_sec: float = 2.0) -> tuple[float, float]:
         """``(rx_bps, tx_bps)`` over (about) the last ``look_back_sec`` seconds."""
+        import numpy as np
         rx, tx, ts = self.samples()
         if ts.size <= 1:
             return (0.0, 0.0)
@@ -564,6 +573,7 @@ class IOSampler:
     def peak_bps(self, window: float = 1.0) -> tuple[float, float]:
         """Highest ``(rx_bps, tx_bps)`` over any span of at least ``window`` seconds (or up to the
         newest sample, for spans starting less than ``window`` before it)."""
+        import numpy as np
         rx, tx, ts = self.samples()
         if ts.size <= 1:
             return (0.0, 0.0)
@@ -589,6 +599,7 @@ class IOSampler:
     def _histogram(
         self, resolution: float, counters: npt.NDArray[np.int64], ts: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.uint64]:
+        import numpy as np
         if resolution <= 0:
             raise ValueError(f"Resolution must be positive. Got: {resolution}")
         if ts.size <= 1:
@@ -612,6 +623,7 @@ class IOSampler:
     def plot_histogram(self, resolution: float | None = None, filename: str | None = None) -> None:
         """Plot measured download and upload rates over time (needs matplotlib)."""
         import matplotlib.pyplot as plt
+        import numpy as np
 
         if resolution is None:
             resolution = 1.0
