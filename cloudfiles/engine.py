@@ -578,10 +578,12 @@ class _PartStatus(CloudFilesError):
 
 
 def _header_value(lines: list[bytes], name: bytes) -> str | None:
-    prefix = name.lower() + b":"
+    """Value of header ``name`` (lower-case bytes) in raw header lines; None when absent."""
+    n = len(name)
     for line in lines:
-        if line[: len(prefix)].lower() == prefix:
-            return line[len(prefix):].strip().decode("latin-1")
+        # Cheap filter first (1-byte slices are cached objects): only lines whose colon sits right.
+        if line[n : n + 1] == b":" and line[:n].lower() == name:
+            return line[n + 1 :].strip().decode("latin-1")
     return None
 
 

@@ -9,6 +9,7 @@ exception mapping, and header -> head-dict conversion.
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -53,8 +54,13 @@ def range_header(start: int | None, end: int | None) -> str | None:
     return f"Range: bytes={first}-{end - 1}"
 
 
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.\-/~]*\Z").match
+
+
 def quote_key(key: str) -> str:
     """Percent-encode an object key for a URL path, keeping '/' separators."""
+    if _NEEDS_NO_QUOTING(key):
+        return key  # the common case, without urllib's per-character work
     return quote(key, safe="/~!$&'()*+,;=:@")
 
 
