@@ -1,0 +1,157 @@
+"""Run gcp-storage-emulator's API handlers behind a better serving loop, on 127.0.0.1.
+
+The emulator as shipped serves with ``http.server.HTTPServer``: one thread, a listen backlog of 5 and
+HTTP/1.0, so concurrent clients see dropped SYNs (1 s retransmits) and a new connection per request;
+it also rewrites its whole metadata JSON after every write (O(objects) per request). This launcher keeps
+its request handling (``gcp_storage_emulator.server.Router`` and the handlers behind it) unchanged and
+swaps only what is around it:
+
+* ``ThreadingHTTPServer`` with a backlog of 1024, one lock around the handlers (its storage is not
+  thread-safe), HTTP/1.1 keep-alive (every emulator response carries a Content-Length; request bodies
+  are read up front so an unread body can never desynchronise a kept-alive connection);
+* in-memory storage whose ``.meta`` snapshot is not rewritten after each write (nothing reads it back
+  while the process lives);
+* the default bucket created with soft delete off, so deleted objects are gone, not kept.
+
+Use it from tests and benchmarks with :class:`GCSEmulator` (a subprocess, stopped by its PID), or run
+``python tests/gcs_emulator.py --bucket NAME [--port 0]``: it prints ``READY <port>`` once listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+def _build_server(port: int, bucket: str, keep_alive: bool) -> ThreadingHTTPServer:
+    import logging
+    import tempfile
+
+    from gcp_storage_emulator.handlers import buckets
+    from gcp_storage_emulator.server import RequestHandler, Router
+    from gcp_storage_emulator.storage import Storage
+
+    logging.disable(logging.CRITICAL)  # it logs a warning per batch response
+    storage = Storage(use_memory_fs=True, data_dir=tempfile.gettempdir())
+    storage._write_config_to_file = lambda: None  # type: ignore[method-assign]
+    buckets.create_bucket(bucket, storage)
+    storage.buckets[bucket]["softDeletePolicy"] = {"retentionDurationSeconds": "0"}
+    lock = threading.Lock()
+
+    class Handler(RequestHandler):  # type: ignore[misc]
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK stall
+        # every kept-alive response by ~40 ms.
+        disable_nagle_algorithm = True
+
+        def _route(self, method: str) -> None:
+            # Read the body now: a handler that answers without reading it would leave its bytes on
+            # a kept-alive connection, to be parsed as the next request.
+            length = self.headers.get("Content-Length")
+            wire = self.rfile
+            if length:
+                self.rfile = io.BytesIO(wire.read(int(length)))  # type: ignore[assignment]
+            try:
+                with lock:
+                    Router(self).handle(method)
+            finally:
+                self.rfile = wire
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        def do_PUT(self) -> None:
+            self._route("PUT")
+
+        def do_DELETE(self) -> None:
+            self._route("DELETE")
+
+        def do_PATCH(self) -> None:
+            self._route("PATCH")
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024
+
+    return Server((HOST, port), partial(Handler, storage))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--no-keep-alive", action="store_true", help="HTTP/1.0 as the emulator ships")
+    args = parser.parse_args(argv)
+    server = _build_server(args.port, args.bucket, keep_alive=not args.no_keep_alive)
+    print(f"READY {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+class GCSEmulator:
+    """gcp-storage-emulator in a child process on 127.0.0.1, with one bucket; stop() ends it."""
+
+    def __init__(self, bucket: str = "cloudfiles-test", *, keep_alive: bool = True) -> None:
+        self.bucket = bucket
+        self.keep_alive = keep_alive
+        self.port = 0
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """The value for ``STORAGE_EMULATOR_HOST``."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> GCSEmulator:
+        cmd = [sys.executable, os.path.abspath(__file__), "--bucket", self.bucket]
+        if not self.keep_alive:
+            cmd.append("--no-keep-alive")
+        env = {**os.environ, "NO_GCE_CHECK": "True", "AWS_EC2_METADATA_DISABLED": "true"}
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        assert self.proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout)
+        line = result[0] if result else ""
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"the GCS emulator did not start (said {line!r})")
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def __enter__(self) -> GCSEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    main()
