@@ -78,7 +78,7 @@ class HeaderSource(Protocol):
 
     def headers(self) -> list[str]: ...
 
-    def invalidate(self) -> None: ...
+    def invalidate(self, used: list[str] | None = None) -> None: ...
 
 
 class AnonymousSource:
@@ -87,7 +87,7 @@ class AnonymousSource:
     def headers(self) -> list[str]:
         return []
 
-    def invalidate(self) -> None:
+    def invalidate(self, used: list[str] | None = None) -> None:
         pass
 
     def __repr__(self) -> str:
@@ -181,6 +181,7 @@ class TokenSource:
         self._lock = threading.Lock()
         # (refresh_at, expires_at, headers); None until the first token.
         self._cached: tuple[float, float, list[str]] | None = None
+        self._stale = False  # the server rejected the current token
         #: how many times the credentials were refreshed (for tests and diagnostics)
         self.refreshes = 0
 
@@ -191,10 +192,19 @@ class TokenSource:
             return cached[2]
         return self._refresh_or_wait()
 
-    def invalidate(self) -> None:
-        """Forget the token (e.g. after a 401): the next ``headers()`` refreshes."""
+    def invalidate(self, used: list[str] | None = None) -> None:
+        """The server rejected the token (a 401): the next ``headers()`` refreshes the credentials.
+
+        ``used`` is the header list the rejected request carried; when the current token is already a
+        newer one (another request hit the 401 first and refreshed), nothing happens, so a burst of 401s
+        costs one refresh.
+        """
         with self._lock:
+            cached = self._cached
+            if used is not None and cached is not None and cached[2] != used:
+                return
             self._cached = None
+            self._stale = True
 
     def _refresh_or_wait(self) -> list[str]:
         cached = self._cached
@@ -217,8 +227,10 @@ class TokenSource:
         now = self._clock()
         expires = _epoch(getattr(creds, "expiry", None))
         token = getattr(creds, "token", None)
-        if not token or (expires is not None and expires - now < self.margin):
-            self._call_refresh(creds, still_valid=bool(token) and expires is not None and now < expires)
+        if self._stale or not token or (expires is not None and expires - now < self.margin):
+            still_valid = not self._stale and bool(token) and (expires is None or now < expires)
+            self._stale = False
+            self._call_refresh(creds, still_valid=still_valid)
             self.refreshes += 1
             now = self._clock()
             expires = _epoch(getattr(creds, "expiry", None))
@@ -285,9 +297,9 @@ class _DefaultCredentialsSource:
         source = self._source
         return (source if source is not None else self._resolve()).headers()
 
-    def invalidate(self) -> None:
+    def invalidate(self, used: list[str] | None = None) -> None:
         if self._source is not None:
-            self._source.invalidate()
+            self._source.invalidate(used)
 
 
 _transport_singleton: EngineTransport | None = None
@@ -307,16 +319,27 @@ _SOURCES_LOCK = threading.Lock()
 
 
 def _from_info(info: Mapping[str, Any]) -> Any:
-    import google.auth
-    from google.auth import exceptions as gexc
+    """google-auth credentials from service-account or authorized-user info (the two secret-file kinds).
 
+    Other kinds (external accounts, impersonation) execute or fetch things named inside the file, so
+    they are only accepted as a Credentials object the caller built on purpose.
+    """
+    kind = info.get("type", "service_account")
     try:
-        creds, _project = google.auth.load_credentials_from_dict(dict(info), scopes=list(SCOPES))
-    except gexc.GoogleAuthError as err:
-        raise AuthorizationError(f"invalid Google credentials: {err}") from None
-    except ValueError as err:  # a malformed private key
-        raise AuthorizationError(f"invalid Google credentials: {err}") from None
-    return creds
+        if kind == "service_account":
+            from google.oauth2 import service_account
+
+            return service_account.Credentials.from_service_account_info(dict(info), scopes=list(SCOPES))
+        if kind == "authorized_user":
+            from google.oauth2 import credentials as user_credentials
+
+            return user_credentials.Credentials.from_authorized_user_info(dict(info), scopes=list(SCOPES))
+    except (ValueError, KeyError) as err:  # a malformed key or a missing field
+        raise AuthorizationError(f"invalid Google {kind} credentials: {err}") from None
+    raise AuthorizationError(
+        f"Google credentials of type {kind!r} are not read from secrets; build the google-auth "
+        "Credentials yourself and pass them as secrets="
+    )
 
 
 def _info_key(info: Mapping[str, Any]) -> tuple[Any, ...]:

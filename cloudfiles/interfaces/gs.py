@@ -294,8 +294,9 @@ class GCSInterface(RemoteInterface):
         req = resp.request
         if req.body is not None and hasattr(req.body, "read"):
             return resp  # a consumed stream cannot be replayed here
-        self.auth.invalidate()
-        headers = [h for h in req.headers if not h.lower().startswith(("authorization:", "x-goog-user-project:"))]
+        auth_prefixes = ("authorization:", "x-goog-user-project:")
+        self.auth.invalidate([h for h in req.headers if h.lower().startswith(auth_prefixes)])
+        headers = [h for h in req.headers if not h.lower().startswith(auth_prefixes)]
         retry = engine.Request(
             req.method, req.url, [*self._auth(), *headers], req.body, context=req.context, split=req.split
         )
