@@ -501,3 +501,210 @@ def test_codecs_stored_and_decoded_with_oracle(cf: CloudFiles) -> None:
     raw = cf.get([f"o-{e}" for e in ALL_ENCODINGS], raw=True)
     for res in raw:
         assert _stdlib_decode(res["content"], res["compress"]) == PAYLOAD
+
+
+# -- credentials from the environment and the botocore chain ---------------------------------------------
+def test_env_credentials_without_session_token(seaweed: SeaweedFS, cf: CloudFiles,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cf.put("env", b"E")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweed.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweed.secret_key)
+    assert CloudFiles(cf.cloudpath).get("env") == b"E"
+
+
+def test_shared_credentials_file_profile(seaweed: SeaweedFS, cf: CloudFiles, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    cf.put("profile", b"P")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    creds = tmp_path / "credentials"
+    creds.write_text(f"[weed]\naws_access_key_id = {seaweed.access_key}\n"
+                     f"aws_secret_access_key = {seaweed.secret_key}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_PROFILE", "weed")
+    assert CloudFiles(cf.cloudpath).get("profile") == b"P"
+
+
+def test_refreshable_credentials_are_frozen_once_per_batch(seaweed: SeaweedFS, cf: CloudFiles,
+                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import datetime
+
+    from botocore.credentials import RefreshableCredentials
+
+    from cloudfiles.interfaces import s3
+
+    cf.puts((f"r{i}", b"x") for i in range(30))
+    refreshes: list[int] = []
+
+    def metadata() -> dict[str, str]:
+        refreshes.append(1)
+        # Always about to expire: botocore refreshes on every get_frozen_credentials().
+        soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+        return {"access_key": seaweed.access_key, "secret_key": seaweed.secret_key, "token": "",
+                "expiry_time": soon.isoformat()}
+
+    chain = RefreshableCredentials.create_from_metadata(metadata(), metadata, "test")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: chain)
+    chained = CloudFiles(cf.cloudpath)
+    chained.interface  # noqa: B018 - built (and credentials frozen once) before counting
+    refreshes.clear()
+    got = chained.get([f"r{i}" for i in range(30)])
+    assert len(got) == 30 and all(r["content"] == b"x" for r in got)
+    assert len(refreshes) == 1  # one batch of 30 requests: credentials frozen once
+    chained.exists("r0")
+    assert len(refreshes) == 2
+
+
+# -- behaviour pinned with a scripted server ---------------------------------------------------------------
+def _recorder(seen: list[dict[str, str]], status: int, body: bytes = b"",
+              headers: dict[str, str] | None = None) -> Any:
+    from servers import respond
+
+    inner = respond(status, body, headers)
+
+    def action(h: Any) -> None:
+        seen.append({"method": h.command, "path": h.path, **{k.lower(): v for k, v in h.headers.items()}})
+        inner(h)
+
+    return action
+
+
+def test_region_redirect_resigns_for_the_bucket_region() -> None:
+    from servers import ScriptedServer
+
+    server = ScriptedServer().start()
+    seen: list[dict[str, str]] = []
+    try:
+        error = (b"<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; "
+                 b"expecting 'eu-west-3'</Message><Region>eu-west-3</Region></Error>")
+        server.script("/bkt/k", _recorder(seen, 400, error, {"x-amz-bucket-region": "eu-west-3"}),
+                      _recorder(seen, 200, b"payload"))
+        cf = CloudFiles(f"s3://{server.url}/bkt", secrets={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"})
+        assert cf.get("k") == b"payload"
+        assert "/us-east-1/s3/" in seen[0]["authorization"] and "/eu-west-3/s3/" in seen[1]["authorization"]
+        assert cf.interface.region == "eu-west-3"  # type: ignore[attr-defined]
+    finally:
+        server.stop()
+
+
+def test_multipart_etag_mismatch_is_retried_then_raised() -> None:
+    from servers import ScriptedServer
+
+    server = ScriptedServer().start()
+    seen: list[dict[str, str]] = []
+    try:
+        body = os.urandom(1000)
+        bad = {"ETag": '"' + "0" * 32 + '-2"', "Content-Type": "application/octet-stream"}
+        server.script("/bkt/k", _recorder(seen, 200, body, bad))
+        cf = CloudFiles(f"s3://{server.url}/bkt", secrets={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"})
+        with pytest.raises(MD5IntegrityError, match="multipart"):
+            cf.get("k")
+        gets = [s for s in seen if s["method"] == "GET" and "partNumber" not in s["path"]]
+        assert len(gets) == 2  # one retry before the error
+        # A part size no guess finds (600 bytes): learned from HEAD ?partNumber=1, then the ETag fits.
+        good = {"ETag": '"' + lib_etag(body, 600) + '"'}
+        get_ok = _recorder(seen, 200, body, good)
+        part_one = _recorder(seen, 206, body[:600], {**good, "x-amz-mp-parts-count": "2"})
+        server.script("/bkt/k", lambda h: (part_one if "partNumber=1" in h.path else get_ok)(h))
+        assert cf.get("k") == body
+        assert any("partNumber=1" in s["path"] and s["method"] == "HEAD" for s in seen)
+        synthetic = {"ETag": '"1234-"'}  # Dell ECS objects written over NFS: not a hash, not checked
+        server.script("/bkt/k", _recorder(seen, 200, body, synthetic))
+        assert cf.get("k") == body
+    finally:
+        server.stop()
+
+
+def lib_etag(data: bytes, part: int) -> str:
+    from cloudfiles.lib import calc_s3_multipart_etag
+
+    return calc_s3_multipart_etag(data, part)
+
+
+def test_complete_multipart_error_in_a_200_body_aborts() -> None:
+    from servers import ScriptedServer
+
+    server = ScriptedServer().start()
+    seen: list[dict[str, str]] = []
+    try:
+        created = b"<InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>"
+        # POST ?uploads, PUT parts, POST ?uploadId (200 + <Error>), DELETE ?uploadId: all on one path
+        server.script(
+            "/bkt/big",
+            _recorder(seen, 200, created),
+            _recorder(seen, 200, b"", {"ETag": '"p1"'}),
+            _recorder(seen, 200, b"", {"ETag": '"p2"'}),
+            _recorder(seen, 200, b"<Error><Code>InternalError</Code><Message>try again</Message></Error>"),
+            _recorder(seen, 204),
+        )
+        cf = CloudFiles(f"s3://{server.url}/bkt", secrets={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"},
+                        composite_upload_threshold=6 * MiB, num_threads=1)
+        cf.interface.part_size = 5 * MiB  # type: ignore[attr-defined]
+        with pytest.raises(HTTPError, match="InternalError"):
+            cf.put("big", bytes(7 * MiB))
+        assert [s["method"] for s in seen] == ["POST", "PUT", "PUT", "POST", "DELETE"]
+        assert seen[-1]["path"].endswith("uploadId=UP1")
+    finally:
+        server.stop()
+
+
+# -- endpoint resolution (no server) ------------------------------------------------------------------------
+def test_endpoint_resolution() -> None:
+    from cloudfiles.interfaces.s3 import resolve_endpoint
+
+    aws = resolve_endpoint("my-bucket", None, None, "us-east-1", environ={})
+    assert (aws.origin, aws.bucket_path, aws.is_aws) == ("https://my-bucket.s3.amazonaws.com", "", True)
+    regional = resolve_endpoint("my-bucket", None, None, "eu-west-3", environ={})
+    assert regional.origin == "https://my-bucket.s3.eu-west-3.amazonaws.com"
+    dotted = resolve_endpoint("my.dotted.bucket", None, None, "us-east-1", environ={})
+    assert (dotted.origin, dotted.bucket_path) == ("https://s3.amazonaws.com", "/my.dotted.bucket")
+    custom = resolve_endpoint("b", "https://Minio.Local:443/", None, "us-east-1", environ={})
+    assert (custom.origin, custom.host, custom.bucket_path, custom.is_aws) == (
+        "https://minio.local", "minio.local", "/b", False)
+    env = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://s3only:2"}
+    assert resolve_endpoint("b", None, None, "us-east-1", environ=env).origin == "http://s3only:2"
+    assert resolve_endpoint("b", None, None, "us-east-1", environ={"AWS_ENDPOINT_URL": "http://a:1"}).origin == (
+        "http://a:1")
+    # the path's host beats the environment; the endpoint= option beats both
+    assert resolve_endpoint("b", "http://path:3", None, "us-east-1", environ=env).origin == "http://path:3"
+    assert resolve_endpoint("b", "http://path:3", "http://opt:4", "x", environ=env).origin == "http://opt:4"
+    assert resolve_endpoint("b", None, "opt.example.test:9000", "x", environ={}).origin == (
+        "https://opt.example.test:9000")
+    prefixed = resolve_endpoint("b", "https://gw.example.test/s3/", None, "x", environ={})
+    assert prefixed.bucket_path == "/s3/b"
+    with pytest.raises(ValueError):
+        resolve_endpoint("b", "https://user:pw@host/", None, "x", environ={})
+
+
+def test_official_alias_endpoints_and_acls() -> None:
+    secrets = {"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"}
+    for alias, host, acl in [
+        ("matrix", "https://s3-hpcrc.rc.princeton.edu", "bucket-owner-full-control"),
+        ("tigerdata", "https://td.princeton.edu", "private"),
+        ("nokura", "https://c10s.pni.princeton.edu", "public-read"),
+    ]:
+        iface: Any = CloudFiles(f"{alias}://bkt/dir", secrets=secrets).interface
+        assert iface.endpoint.origin == host and iface.endpoint.bucket_path == "/bkt"
+        assert iface.acl == acl and iface.base_key == "dir/"
+        request = iface.build("GET", "/bkt/dir/x")
+        assert request.url == f"{host}/bkt/dir/x"
+
+
+def test_alias_secret_file_name_uses_the_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles import secrets as secrets_module
+
+    seen: list[tuple[str, str]] = []
+    real = secrets_module.aws_credentials
+
+    def spy(bucket: str = "", service: str = "aws", skip_files: bool = False, secrets: Any = None) -> Any:
+        seen.append((bucket, service))
+        return real(bucket, service, skip_files, {"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B"})
+
+    monkeypatch.setattr(secrets_module, "aws_credentials", spy)
+    CloudFiles("matrix://bkt/x").interface  # noqa: B018
+    CloudFiles("s3://bkt2/x").interface  # noqa: B018
+    assert seen == [("bkt", "matrix"), ("bkt2", "aws")]
