@@ -11,7 +11,10 @@ swaps only what is around it:
   are read up front so an unread body can never desynchronise a kept-alive connection);
 * in-memory storage whose ``.meta`` snapshot is not rewritten after each write (nothing reads it back
   while the process lives);
-* the default bucket created with soft delete off, so deleted objects are gone, not kept.
+* the default bucket created with soft delete off, so deleted objects are gone, not kept;
+* optionally (``encoding_headers=True``), downloads carry the ``x-goog-stored-content-encoding`` and
+  ``Content-Encoding`` headers Google's service sends and the emulator omits (a client that accepts
+  gzip gets stored bytes either way), so the one-request download path can run against it too.
 
 Use it from tests and benchmarks with :class:`GCSEmulator` (a subprocess, stopped by its PID), or run
 ``python tests/gcs_emulator.py --bucket NAME [--port 0]``: it prints ``READY <port>`` once listening.
@@ -30,6 +33,30 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 HOST = "127.0.0.1"
+
+
+def _add_encoding_headers() -> None:
+    """Make the emulator's media downloads say how the body is encoded, as GCS does."""
+    from gcp_storage_emulator.exceptions import NotFound
+    from gcp_storage_emulator.handlers import objects
+
+    shipped = objects.download
+
+    def download(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        shipped(request, response, storage, *args, **kwargs)
+        if int(response.status) not in (200, 206):
+            return
+        try:
+            obj = storage.get_file_obj(request.params["bucket_name"], request.params["object_id"])
+        except NotFound:
+            return
+        encoding = obj.get("contentEncoding")
+        response["x-goog-stored-content-encoding"] = encoding or "identity"
+        if encoding:
+            response["Content-Encoding"] = encoding
+
+    # objects.get looks the name up at call time, so alt=media GETs take this path.
+    objects.download = download
 
 
 def _build_server(port: int, bucket: str, keep_alive: bool) -> ThreadingHTTPServer:
@@ -93,7 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--no-keep-alive", action="store_true", help="HTTP/1.0 as the emulator ships")
+    parser.add_argument("--encoding-headers", action="store_true", help="send GCS's download encoding headers")
     args = parser.parse_args(argv)
+    if args.encoding_headers:
+        _add_encoding_headers()
     server = _build_server(args.port, args.bucket, keep_alive=not args.no_keep_alive)
     print(f"READY {server.server_address[1]}", flush=True)
     server.serve_forever()
@@ -102,9 +132,12 @@ def main(argv: list[str] | None = None) -> None:
 class GCSEmulator:
     """gcp-storage-emulator in a child process on 127.0.0.1, with one bucket; stop() ends it."""
 
-    def __init__(self, bucket: str = "cloudfiles-test", *, keep_alive: bool = True) -> None:
+    def __init__(
+        self, bucket: str = "cloudfiles-test", *, keep_alive: bool = True, encoding_headers: bool = False
+    ) -> None:
         self.bucket = bucket
         self.keep_alive = keep_alive
+        self.encoding_headers = encoding_headers
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
 
@@ -117,6 +150,8 @@ class GCSEmulator:
         cmd = [sys.executable, os.path.abspath(__file__), "--bucket", self.bucket]
         if not self.keep_alive:
             cmd.append("--no-keep-alive")
+        if self.encoding_headers:
+            cmd.append("--encoding-headers")
         env = {**os.environ, "NO_GCE_CHECK": "True", "AWS_EC2_METADATA_DISABLED": "true"}
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env

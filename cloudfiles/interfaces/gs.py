@@ -69,6 +69,16 @@ _CONTENT_ID_RE = re.compile(rb"content-id:\s*<response-[^>]*?(\d+)>", re.IGNOREC
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~/-]*\Z").match
+
+
+def quote_name(name: str) -> str:
+    """Percent-encode an object name as one URL path segment ('/' included), as the JSON API wants."""
+    if _PLAIN_NAME(name):
+        return name.replace("/", "%2F")  # the common case, without urllib's per-character work
+    return quote(name, safe="")
+
+
 class _Unknown:
     pass
 
@@ -272,7 +282,7 @@ class GCSInterface(RemoteInterface):
         return f"{self.base}/{path}" if self.base else path
 
     def object_url(self, key: str) -> str:
-        return f"{self.object_base}/{quote(key, safe='')}"
+        return f"{self.object_base}/{quote_name(key)}"
 
     def _auth(self) -> list[str]:
         try:
@@ -281,7 +291,7 @@ class GCSInterface(RemoteInterface):
             raise gcs_auth.wrap_auth_error(err) from err
 
     def _metadata_request(self, key: str, fields: str, context: Any) -> engine.Request:
-        url = f"{self.object_url(key)}?fields={quote(fields, safe=',()')}{self.user_project_qs}"
+        url = f"{self.object_url(key)}?fields={fields}{self.user_project_qs}"
         return engine.Request("GET", url, self._auth(), context=context)
 
     def _one(self, request: engine.Request) -> engine.Response:
@@ -540,7 +550,7 @@ class GCSInterface(RemoteInterface):
         # that is empty or JSON-typed, which it parses as JSON; a multipart upload stores the bytes.)
         emulator_quirk = self.emulated and (size == 0 or meta["contentType"].startswith("application/json"))
         if len(meta) == 2 and not emulator_quirk:
-            url = f"{self.upload_base}?uploadType=media&name={quote(key, safe='')}{self.user_project_qs}"
+            url = f"{self.upload_base}?uploadType=media&name={quote_name(key)}{self.user_project_qs}"
             headers = [*self._auth(), f"Content-Type: {meta['contentType']}"]
             if checksum is not None:
                 headers.append(f"X-Goog-Hash: crc32c={checksum}")
@@ -744,7 +754,7 @@ class GCSInterface(RemoteInterface):
         for n, (_path, key) in enumerate(block, 1):
             out.append(
                 f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <{n}>\r\n\r\n"
-                f"{method} {self._batch_object_path}/{quote(key, safe='')}{query} HTTP/1.1\r\n\r\n"
+                f"{method} {self._batch_object_path}/{quote_name(key)}{query} HTTP/1.1\r\n\r\n"
             )
         out.append(f"--{boundary}--\r\n")
         body = "".join(out).encode("utf-8")

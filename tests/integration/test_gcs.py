@@ -55,6 +55,14 @@ def gcs() -> Iterator[GCSEmulator]:
     emulator.stop()
 
 
+@pytest.fixture(scope="session")
+def gcs_headers() -> Iterator[GCSEmulator]:
+    """A second emulator whose downloads carry GCS's encoding headers (the shipped one omits them)."""
+    emulator = GCSEmulator(BUCKET, encoding_headers=True).start()
+    yield emulator
+    emulator.stop()
+
+
 @pytest.fixture
 def cf(gcs: GCSEmulator) -> CloudFiles:
     return CloudFiles(f"gs://{BUCKET}/t{next(_counter)}")
@@ -72,6 +80,18 @@ class TestGCSContract(StorageContract):
     def store(self, gcs: GCSEmulator) -> Iterator[Store]:
         cf = CloudFiles(f"gs://{BUCKET}/contract{next(_counter)}/dir")
         yield Store(reader=cf, writer=cf)
+
+
+class TestGCSContractEncodingHeaders(TestGCSContract):
+    """The contract again, on an emulator that says how downloads are encoded, as GCS does: gets are
+    one request each (the shipped emulator needs a metadata request per get)."""
+
+    @pytest.fixture
+    def store(self, gcs: GCSEmulator, gcs_headers: GCSEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_headers.url)
+        cf = CloudFiles(f"gs://{BUCKET}/contract{next(_counter)}/dir")
+        yield Store(reader=cf, writer=cf)
+        assert cf.interface._reports_encoding is not False  # never fell back to metadata requests
 
 
 # -- against the emulator ------------------------------------------------------------------------------
