@@ -10,10 +10,12 @@ __version__ = "0.1.0"
 
 from . import compression, exceptions, lib, monitoring, paths
 from .cloudfiles import CloudFile, CloudFiles, clear_memory, dl, reset_connection_pools
+from .resumable import ResumableTransfer
 
 __all__ = [
     "CloudFile",
     "CloudFiles",
+    "ResumableTransfer",
     "__version__",
     "clear_memory",
     "compression",

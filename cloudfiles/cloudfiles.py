@@ -114,7 +114,8 @@ class _Bar:
     def __init__(self, progress: Any, total: int | None, desc: str | None) -> None:
         self.bar: Any
         self.owned = False
-        if progress is None or progress is False or progress == "":
+        # isinstance first: tqdm instances define __eq__ and raise when compared with a str.
+        if progress is None or progress is False or (isinstance(progress, str) and progress == ""):
             self.bar = _NullBar()
         elif hasattr(progress, "update") and hasattr(progress, "close"):
             self.bar = progress  # a caller's tqdm: share it, leave it open
