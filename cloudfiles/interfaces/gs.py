@@ -666,6 +666,51 @@ class GCSInterface(RemoteInterface):
             results[resp.context] = orjson.loads(resp.body)
         return results
 
+    # -- server-side copy ----------------------------------------------------------------------------
+    def copy_files(
+        self, pairs: Iterable[tuple[str, str]], dest: GCSInterface | None = None
+    ) -> Iterator[tuple[str, bool, BaseException | None]]:
+        """Copy objects inside Google's service (``objects.rewrite``): no bytes pass through here.
+
+        ``pairs`` are ``(source path, destination path)``, relative to this interface and to ``dest``
+        (another gs:// interface, default this one). Stored encoding and metadata are kept. Yields
+        ``(source path, found, error)`` in completion order; a missing source is ``found=False``.
+        Rewrites that the service answers in several steps (large objects, other locations or
+        storage classes) are continued with their ``rewriteToken``.
+        """
+        target = dest if dest is not None else self
+        qs = self.user_project_qs
+
+        def rewrite_url(src_key: str, dest_key: str, token: str | None) -> str:
+            query = (f"&rewriteToken={quote(token, safe='')}" if token else "") + qs
+            return (
+                f"{self.object_url(src_key)}/rewriteTo/b/{quote(target.bucket, safe='')}/o/"
+                f"{quote_name(dest_key)}" + (f"?{query[1:]}" if query else "")
+            )
+
+        def request(src: str, src_key: str, dest_key: str, token: str | None) -> engine.Request:
+            headers = [*self._auth(), "Content-Type: application/json"]
+            return engine.Request(
+                "POST", rewrite_url(src_key, dest_key, token), headers, b"{}", context=(src, src_key, dest_key)
+            )
+
+        requests = (request(src, self.key(src), target.key(dst), None) for src, dst in pairs)
+        for resp in self.run(requests):
+            while True:
+                resp = self._reauthorized(resp)
+                src, src_key, dest_key = resp.context
+                if resp.error is None and resp.status == 404:
+                    yield src, False, None
+                    break
+                if not resp.ok:
+                    yield src, True, gcs_error(resp)
+                    break
+                answer = orjson.loads(resp.body)
+                if answer.get("done", True):
+                    yield src, True, None
+                    break
+                resp = self._one(request(src, src_key, dest_key, answer.get("rewriteToken")))
+
     # -- delete ------------------------------------------------------------------------------------
     def delete_files(self, paths: Iterable[str]) -> Iterator[DeleteResult]:
         keyed = ((p, self.key(p)) for p in paths)

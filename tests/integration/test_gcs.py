@@ -253,13 +253,25 @@ class MiniGCS:
         self.server.scripts.clear()
         self.server.hits.clear()
 
-    def _handle(self, h: Any) -> None:
-        # Headers and body leave in two writes: without TCP_NODELAY, delayed ACKs stall each answer.
-        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def record(self, h: Any) -> tuple[Any, dict[str, str]]:
+        """Log one request; returns its split URL and query."""
         url = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         self.log.append({"method": h.command, "path": url.path, "query": query, "headers": dict(h.headers),
                          "body": h.request_body})
+        return url, query
+
+    def logged(self, status: int, body: bytes) -> Any:
+        """A scripted answer that is logged like the others."""
+        def action(h: Any) -> None:
+            self.record(h)
+            respond(status, body, {"Content-Type": "application/json"})(h)
+        return action
+
+    def _handle(self, h: Any) -> None:
+        # Headers and body leave in two writes: without TCP_NODELAY, delayed ACKs stall each answer.
+        h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        url, query = self.record(h)
         if self.token is not None and h.headers.get("Authorization") != f"Bearer {self.token}":
             return self._json(h, 401, {"error": {"code": 401, "message": "Invalid Credentials"}})
         if url.path == "/batch/storage/v1":
@@ -520,3 +532,30 @@ def test_service_account_token_through_our_transport(mini_direct: MiniGCS) -> No
             CloudFiles(f"gs://{BUCKET}", secrets={"type": "external_account"}, endpoint=server.url).get("a")
     finally:
         gcs_auth.reset_sources()
+
+
+def test_server_side_copy(cf: CloudFiles) -> None:
+    cf.put("src/a", PAYLOAD, compress="gzip", cache_control="no-cache")
+    dest = CloudFiles(f"gs://{BUCKET}/copies{next(_counter)}")
+    done = sorted(cf.interface.copy_files([("src/a", "x/a"), ("src/missing", "x/m")], dest.interface))
+    assert done == [("src/a", True, None), ("src/missing", False, None)]
+    assert dest.get("x/a") == PAYLOAD
+    head = dest.head("x/a")
+    assert head["Content-Encoding"] == "gzip" and head["Cache-Control"] == "no-cache"
+    assert list(cf.interface.copy_files([("src/a", "src/b")])) == [("src/a", True, None)]
+    assert cf.get("src/b") == PAYLOAD
+
+
+def test_rewrite_continues_with_its_token(mini: MiniGCS) -> None:
+    # The emulator finishes every rewrite in one call; the service may need several.
+    path = f"/storage/v1/b/{BUCKET}/o/a/rewriteTo/b/{BUCKET}/o/b"
+    mini.server.script(
+        path,
+        mini.logged(200, b'{"done": false, "rewriteToken": "tok/1"}'),
+        mini.logged(200, b'{"done": false, "rewriteToken": "tok2"}'),
+        mini.logged(200, b'{"done": true, "resource": {"name": "b"}}'),
+    )
+    cf = CloudFiles(f"gs://{BUCKET}", request_payer="p")
+    assert list(cf.interface.copy_files([("a", "b")])) == [("a", True, None)]
+    tokens = [r["query"].get("rewriteToken") for r in mini.log]
+    assert tokens == [None, "tok/1", "tok2"] and all(r["query"]["userProject"] == "p" for r in mini.log)
