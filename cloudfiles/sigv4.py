@@ -197,42 +197,43 @@ class SigV4Signer:
         """
         stamp = timestamp or amz_date()
         token = self.token
+        # Names already in canonical (sorted) order; extra headers are merged in below.
         signed: list[tuple[str, str]] = [
-            ("host", _trim(host)),
+            ("host", host),
             ("x-amz-content-sha256", payload_hash),
             ("x-amz-date", stamp),
         ]
         if token is not None:
             signed.append(("x-amz-security-token", _trim(token)))
-        for name, value in headers:
-            lname = name.strip().lower()
-            if lname in SIGNED_HEADERS_EXCLUDED or lname in ("host", "x-amz-date", "x-amz-content-sha256",
-                                                              "authorization", "x-amz-security-token"):
-                if lname == "host":
-                    signed[0] = ("host", _trim(value))
-                continue
-            signed.append((lname, _trim(value)))
-        # Stable sort by name keeps repeated headers in the order given, joined with ','.
-        signed.sort(key=_first)
-        names: list[str] = []
-        lines: list[str] = []
-        previous = ""
-        for name, value in signed:
-            if name == previous:
-                lines[-1] += "," + value
-            else:
-                names.append(name)
-                lines.append(f"{name}:{value}")
-                previous = name
-        signed_headers = ";".join(names)
-        canonical = "\n".join((
-            method.upper(),
-            path or "/",
-            canonical_query_string(query),
-            "\n".join(lines) + "\n",
-            signed_headers,
-            payload_hash,
-        ))
+        if headers:
+            for name, value in headers:
+                lname = name.strip().lower()
+                if lname in _NOT_SIGNED_HERE:
+                    if lname == "host":
+                        signed[0] = ("host", _trim(value))
+                    continue
+                signed.append((lname, _trim(value)))
+            # A stable sort by name keeps repeated headers in the order given (joined with ',').
+            signed.sort(key=_first)
+            names: list[str] = []
+            lines: list[str] = []
+            previous = ""
+            for name, value in signed:
+                if name == previous:
+                    lines[-1] += "," + value
+                else:
+                    names.append(name)
+                    lines.append(f"{name}:{value}")
+                    previous = name
+            signed_headers = ";".join(names)
+            canonical_headers = "\n".join(lines)
+        else:
+            signed_headers = _BASE_SIGNED_TOKEN if token is not None else _BASE_SIGNED
+            canonical_headers = "\n".join([f"{name}:{value}" for name, value in signed])
+        canonical = (
+            f"{method.upper()}\n{path or '/'}\n{canonical_query_string(query) if query else ''}\n"
+            f"{canonical_headers}\n\n{signed_headers}\n{payload_hash}"
+        )
         datestamp = stamp[:8]
         scope = datestamp + self._scope_tail
         string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{_sha256(canonical.encode('utf-8')).hexdigest()}"
@@ -250,3 +251,11 @@ class SigV4Signer:
 
 def _first(pair: tuple[str, str]) -> str:
     return pair[0]
+
+
+# Headers the caller may pass that are set here instead (or never signed).
+_NOT_SIGNED_HERE = SIGNED_HEADERS_EXCLUDED | {
+    "host", "x-amz-date", "x-amz-content-sha256", "authorization", "x-amz-security-token",
+}
+_BASE_SIGNED = "host;x-amz-content-sha256;x-amz-date"
+_BASE_SIGNED_TOKEN = _BASE_SIGNED + ";x-amz-security-token"

@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from .. import engine, lib
+from ..compression import encoding_header
 from ..exceptions import (
     CloudFilesError,
     HTTPAuthorizationError,
@@ -77,8 +78,8 @@ MAX_PARTS = 10_000
 #: single-request copy limit; larger objects are copied with UploadPartCopy
 MAX_COPY_SIZE = 5 * 1024**3
 COPY_PART_SIZE = 512 * MiB
-#: bodies up to this size are signed with their real SHA-256; larger ones (and streams) are sent as
-#: UNSIGNED-PAYLOAD, protected by their Content-MD5 / CRC32C header instead
+#: over http, bodies up to this size are signed with their real SHA-256; larger ones (and streams) are
+#: sent as UNSIGNED-PAYLOAD, protected by their Content-MD5 / CRC32C header instead
 SIGNED_PAYLOAD_LIMIT = 1 * MiB
 DELETE_BATCH = 1000
 _HASH_CHUNK = 4 * MiB
@@ -425,8 +426,12 @@ class S3Interface(RemoteInterface):
         creds = self._load_credentials(options)
         self.region: str = creds.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.endpoint = resolve_endpoint(self.bucket, path.host, options.endpoint, self.region)
-        #: 'crc32c' (x-amz-checksum-crc32c) or 'md5' (Content-MD5) on single-request puts
-        self.checksum = "crc32c" if self.endpoint.is_aws else "md5"
+        #: integrity header of single-request puts: 'crc32c' (``x-amz-checksum-crc32c``, what cloud-files
+        #: sent to every endpoint) or 'md5' (``Content-MD5``: Dell ECS, behind the nokura alias, wants it)
+        self.checksum = "md5" if path.alias == "nokura" else "crc32c"
+        #: sign the SHA-256 of small bodies over plain http (the signature then covers the bytes, as
+        #: botocore does); over https the body is UNSIGNED-PAYLOAD, covered by TLS and the checksum header
+        self.sign_payloads = self.endpoint.origin.startswith("http://")
         self._refresh_signer()
 
     # -- credentials and signing -------------------------------------------------------------------
@@ -588,13 +593,14 @@ class S3Interface(RemoteInterface):
         item: GetItem = op.item
         status = resp.status
         if resp.error is None and status in (200, 206):
+            wanted = _scan_headers(resp.header_lines)
             try:
-                encoding = _normalize_encoding(resp.header("content-encoding"))
+                encoding = _normalize_encoding(wanted.get("content-encoding"))
             except UnsupportedCompressionType as err:
                 return GetResult(item=item, error=err)
             result = GetResult(item=item, content=resp.body, encoding=encoding)
             if item.start is None and item.end is None:
-                error = self._attach_hash(result, resp)
+                error = self._attach_hash(result, wanted)
                 if error is not None:
                     if first_try:
                         return None
@@ -610,15 +616,15 @@ class S3Interface(RemoteInterface):
             return GetResult(item=item, content=b"")
         return GetResult(item=item, error=self._error(resp))
 
-    def _attach_hash(self, result: GetResult, resp: engine.Response) -> MD5IntegrityError | None:
+    def _attach_hash(self, result: GetResult, headers: dict[str, str]) -> MD5IntegrityError | None:
         """Set the MD5 the facade checks, or check a multipart ETag here. Returns a mismatch error."""
-        etag = (resp.header("etag") or "").strip().strip('"')
+        etag = headers.get("etag", "").strip().strip('"')
         if not etag:
             return None
-        sse = (resp.header("x-amz-server-side-encryption") or "").lower()
-        if sse.startswith("aws:kms") or resp.header("x-amz-server-side-encryption-customer-algorithm"):
+        sse = headers.get("x-amz-server-side-encryption", "").lower()
+        if sse.startswith("aws:kms") or "x-amz-server-side-encryption-customer-algorithm" in headers:
             return None  # the ETag of an SSE-KMS / SSE-C object is not its MD5
-        if _HEX_MD5.match(etag):
+        if len(etag) == 32 and _HEX_MD5.match(etag):
             result.server_hash = base64.b64encode(bytes.fromhex(etag)).decode("ascii")
             result.hash_type = "md5"
             return None
@@ -634,9 +640,7 @@ class S3Interface(RemoteInterface):
         learned = self._first_part_size(item.path)
         if learned and learned != part_size and lib.validate_s3_multipart_etag(content, etag, learned):
             return None
-        return MD5IntegrityError(
-            f"{item.path} failed its multipart md5 check. server etag: {etag}"
-        )
+        return MD5IntegrityError(f"{item.path} failed its multipart md5 check. server etag: {etag}")
 
     def _first_part_size(self, path: str) -> int | None:
         def make(op: _Op) -> engine.Request:
@@ -655,12 +659,7 @@ class S3Interface(RemoteInterface):
         return s3_error(resp, extra)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
-        self._refresh_signer()
-
-        def make(op: _Op) -> engine.Request:
-            return self.build("HEAD", self._key_path(self.full_key(op.item)), context=op)
-
-        for resp in self.exchange(_Op(make, p) for p in paths):
+        for resp in self._heads(paths):
             path: str = resp.context.item
             if resp.ok:
                 yield HeadResult(path, self._head_dict(resp.headers))
@@ -668,6 +667,35 @@ class S3Interface(RemoteInterface):
                 yield HeadResult(path, None)
             else:
                 yield HeadResult(path, None, self._error(resp))
+
+    def _heads(self, paths: Iterable[str]) -> Iterator[engine.Response]:
+        self._refresh_signer()
+
+        def make(op: _Op) -> engine.Request:
+            return self.build("HEAD", self._key_path(self.full_key(op.item)), context=op)
+
+        return self.exchange(_Op(make, p) for p in paths)
+
+    def exists_files(self, paths: Iterable[str]) -> Iterator[tuple[str, bool, BaseException | None]]:
+        """HEAD per path; only the status is looked at (no head dict is built)."""
+        for resp in self._heads(paths):
+            if resp.ok:
+                yield resp.context.item, True, None
+            elif resp.error is None and resp.status == 404:
+                yield resp.context.item, False, None
+            else:
+                yield resp.context.item, False, self._error(resp)
+
+    def size_files(self, paths: Iterable[str]) -> Iterator[tuple[str, int | None, BaseException | None]]:
+        """HEAD per path; the stored size from Content-Length, None when missing."""
+        for resp in self._heads(paths):
+            if resp.ok:
+                length = resp.header("content-length")
+                yield resp.context.item, int(length) if length else None, None
+            elif resp.error is None and resp.status == 404:
+                yield resp.context.item, None, None
+            else:
+                yield resp.context.item, None, self._error(resp)
 
     @staticmethod
     def _head_dict(headers: dict[str, str]) -> dict[str, Any]:
@@ -682,8 +710,6 @@ class S3Interface(RemoteInterface):
 
     # -- writes ------------------------------------------------------------------------------------
     def _object_headers(self, item: PutItem) -> list[tuple[str, str]]:
-        from ..compression import encoding_header
-
         headers = [("Content-Type", item.content_type or "application/octet-stream")]
         encoding = encoding_header(item.encoding, "s3") if item.encoding else None
         if encoding:
@@ -706,7 +732,11 @@ class S3Interface(RemoteInterface):
                 headers.append(("x-amz-checksum-crc32c", lib.encode_crc32c_b64(data).decode("ascii")))
             else:
                 headers.append(("Content-MD5", _md5_b64(body, 0, body.size, data)))
-            payload = hashlib.sha256(data).hexdigest() if body.size <= SIGNED_PAYLOAD_LIMIT else UNSIGNED_PAYLOAD
+            payload = (
+                hashlib.sha256(data).hexdigest()
+                if self.sign_payloads and body.size <= SIGNED_PAYLOAD_LIMIT
+                else UNSIGNED_PAYLOAD
+            )
         else:
             if "md5" not in op.data:
                 op.data["md5"] = _md5_b64(body, 0, body.size)
@@ -1198,6 +1228,26 @@ class S3Interface(RemoteInterface):
 
     def close(self) -> None:
         pass
+
+
+# Response headers a GET needs, found in one pass over the raw lines.
+_GET_HEADERS = {
+    b"content-encoding": "content-encoding",
+    b"etag": "etag",
+    b"x-amz-server-side-encryption": "x-amz-server-side-encryption",
+    b"x-amz-server-side-encryption-customer-algorithm": "x-amz-server-side-encryption-customer-algorithm",
+}
+
+
+def _scan_headers(lines: list[bytes]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in lines:
+        colon = line.find(b":")
+        if colon > 0:
+            name = _GET_HEADERS.get(line[:colon].lower())
+            if name is not None:
+                found[name] = line[colon + 1 :].strip().decode("latin-1")
+    return found
 
 
 def _identity(text: str) -> str:
