@@ -26,7 +26,8 @@ from click.testing import CliRunner, Result
 
 import cloudfiles
 from cloudfiles import CloudFiles
-from cloudfiles.cli import expand_expr, main
+from cloudfiles.cli import main
+from cloudfiles.cli.listing import expand_expr
 
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
