@@ -270,8 +270,9 @@ class GCSInterface(RemoteInterface):
         self.user_project_qs = f"&userProject={quote(payer, safe='')}" if payer else ""
         #: send deletes as JSON batch requests (turned off if the server refuses the batch endpoint)
         self.batch_deletes = True
-        #: send exists as batch requests: only on Google's endpoint (the emulator 404s every batched GET)
-        self.batch_reads = not self.emulated
+        #: send exists as batch requests: only on Google's own endpoint (gcp-storage-emulator answers
+        #: every batched GET 404, which would read as "missing")
+        self.batch_reads = self.endpoint == gcs_auth.DEFAULT_ENDPOINT
         # Does this server say how downloads are encoded? None: not known yet; False: ask metadata.
         self._reports_encoding: bool | None = None
         self.composite_threshold = int(options.composite_upload_threshold or 0)
@@ -282,6 +283,7 @@ class GCSInterface(RemoteInterface):
         return f"{self.base}/{path}" if self.base else path
 
     def object_url(self, key: str) -> str:
+        """The JSON API URL of the object named ``key`` (a full object name)."""
         return f"{self.object_base}/{quote_name(key)}"
 
     def _auth(self) -> list[str]:

@@ -559,3 +559,13 @@ def test_rewrite_continues_with_its_token(mini: MiniGCS) -> None:
     assert list(cf.interface.copy_files([("a", "b")])) == [("a", True, None)]
     tokens = [r["query"].get("rewriteToken") for r in mini.log]
     assert tokens == [None, "tok/1", "tok2"] and all(r["query"]["userProject"] == "p" for r in mini.log)
+
+
+def test_google_endpoint_defaults_without_contacting_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles import gcs_auth
+
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    iface = CloudFiles(f"gs://{BUCKET}/x").interface  # no request is sent: credentials resolve lazily
+    assert iface.endpoint == gcs_auth.DEFAULT_ENDPOINT and not iface.emulated
+    assert iface.batch_reads and iface.batch_deletes
+    assert iface.object_url("a b/c") == f"{gcs_auth.DEFAULT_ENDPOINT}/storage/v1/b/{BUCKET}/o/a%20b%2Fc"
