@@ -32,7 +32,7 @@ import pytest
 from contract import PAYLOAD, StorageContract, Store
 
 from cloudfiles import CloudFiles
-from cloudfiles.exceptions import AuthorizationError, CRC32CIntegrityError, MD5IntegrityError
+from cloudfiles.exceptions import AuthorizationError, CRC32CIntegrityError, HTTPError, MD5IntegrityError
 from cloudfiles.lib import crc32c, crc32c_to_b64
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -569,3 +569,17 @@ def test_google_endpoint_defaults_without_contacting_it(monkeypatch: pytest.Monk
     assert iface.endpoint == gcs_auth.DEFAULT_ENDPOINT and not iface.emulated
     assert iface.batch_reads and iface.batch_deletes
     assert iface.object_url("a b/c") == f"{gcs_auth.DEFAULT_ENDPOINT}/storage/v1/b/{BUCKET}/o/a%20b%2Fc"
+
+
+def test_composite_parts_deleted_when_compose_fails(gcs: GCSEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles.exceptions import http_error
+    from cloudfiles.interfaces.gs import GCSInterface
+
+    def failing_compose(self: GCSInterface, jobs: Any, destination: Any) -> Any:
+        raise http_error(503, "compose", None, "backend unavailable")
+
+    monkeypatch.setattr(GCSInterface, "_compose", failing_compose)
+    cf = CloudFiles(f"gs://{BUCKET}/compfail{next(_counter)}", composite_upload_threshold=1000)
+    with pytest.raises(HTTPError, match="backend unavailable"):
+        cf.put("whole", os.urandom(5500))
+    assert list(cf.list()) == []  # all six parts removed
