@@ -34,7 +34,7 @@ import orjson
 
 from .. import engine, gcs_auth
 from ..compression import encoding_header, normalize_encoding
-from ..exceptions import CloudFilesError, http_error
+from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error
 from ..lib import crc32c, crc32c_combine, crc32c_to_b64
 from .base import (
     DeleteResult,
@@ -638,8 +638,6 @@ class GCSInterface(RemoteInterface):
             if final.get("crc32c") and final["crc32c"] != crc32c_to_b64(whole):
                 for _res in self.delete_keys([key]):
                     pass
-                from ..exceptions import CRC32CIntegrityError
-
                 return PutResult(item.path, CRC32CIntegrityError(
                     f"{item.path}: the composed object's crc32c {final['crc32c']} differs from its parts' "
                     f"{crc32c_to_b64(whole)}; it was deleted"
