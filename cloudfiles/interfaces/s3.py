@@ -131,11 +131,11 @@ def parse_s3_error(body: bytes | bytearray | memoryview | None) -> tuple[str | N
     return _child_text(root, "Code"), _child_text(root, "Message")
 
 
-def _message(code: str | None, message: str | None, status: int, method: str, extra: str = "") -> str:
+def _message(code: str | None, message: str | None, status: int, extra: str = "") -> str:
     if code:
         text = f"{code}: {message}" if message else code
-    elif method == "HEAD" and status in (401, 403):
-        text = f"HTTP {status} to a HEAD request (no error body): access denied or bad credentials"
+    elif status in (401, 403):
+        text = f"access denied or bad credentials (HTTP {status} without an S3 error body)"
     else:
         text = f"request failed with status {status}"
     return text + extra
@@ -150,7 +150,7 @@ def s3_error(response: engine.Response, extra: str = "") -> CloudFilesError:
     body = bytes(response.body[:65536]) if response.body else None
     code, message = parse_s3_error(body)
     url = response.request.url
-    text = _message(code, message, response.status, response.request.method, extra)
+    text = _message(code, message, response.status, extra)
     if code in AUTH_CODES and response.status not in (401, 403):
         return HTTPAuthorizationError(text, url=url, status=response.status, body=body)
     return http_error(response.status, url, body, text)

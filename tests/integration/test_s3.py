@@ -62,6 +62,92 @@ class TestS3Contract(StorageContract):
         yield Store(reader=cf, writer=cf)
 
 
+class Moto:
+    """moto's S3 in server mode, in this process, on a free loopback port (a second S3 implementation),
+    with signatures enforced: an IAM user allowed s3:* is created, then moto's auth is switched on."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+        from servers import free_port
+
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.secrets: dict[str, str] = {}
+
+    def start(self) -> Moto:
+        import json
+        import urllib.request
+
+        import boto3  # moto's own dependency: used here only to create the IAM user
+
+        self.server.start()
+        iam = boto3.client("iam", endpoint_url=self.endpoint, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam.create_user(UserName="cloudfiles")
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="cloudfiles", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="cloudfiles")["AccessKey"]
+        self.secrets = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                         headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        return self
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[Moto]:
+    pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    moto = Moto().start()
+    try:
+        CloudFiles(f"s3://{moto.endpoint}/{BUCKET}", secrets=moto.secrets).interface.create_bucket()  # type: ignore[attr-defined]
+        yield moto
+    finally:
+        moto.server.stop()
+
+
+class TestS3MotoContract(StorageContract):
+    """The same contract against moto's S3 (server mode): a second implementation of the protocol."""
+
+    scheme = "s3 (moto)"
+    negative_ranges = False
+    why_not = TestS3Contract.why_not
+
+    @pytest.fixture
+    def store(self, moto_s3: Moto) -> Iterator[Store]:
+        cf = CloudFiles(f"s3://{moto_s3.endpoint}/{BUCKET}/m{next(_counter)}", secrets=moto_s3.secrets)
+        yield Store(reader=cf, writer=cf)
+
+
+def test_moto_enforces_signatures(moto_s3: Moto) -> None:
+    cf = CloudFiles(f"s3://{moto_s3.endpoint}/{BUCKET}/auth", secrets=moto_s3.secrets)
+    cf.put("private", b"p")
+    wrong = CloudFiles(cf.cloudpath, secrets={**moto_s3.secrets, "AWS_SECRET_ACCESS_KEY": "not-the-secret"})
+    with pytest.raises(AuthorizationError, match="SignatureDoesNotMatch") as info:
+        wrong.get("private")
+    assert "not-the-secret" not in str(info.value)
+    with pytest.raises(AuthorizationError):
+        CloudFiles(cf.cloudpath, no_sign_request=True).get("private")
+    assert cf.get("private") == b"p"
+
+
+def test_moto_multipart_and_batch_delete(moto_s3: Moto) -> None:
+    cf = CloudFiles(f"s3://{moto_s3.endpoint}/{BUCKET}/mm{next(_counter)}", secrets=moto_s3.secrets,
+                    composite_upload_threshold=6 * MiB)
+    cf.interface.part_size = 5 * MiB  # type: ignore[attr-defined]
+    data = os.urandom(11 * MiB)
+    cf.put("big", data)
+    assert cf.get("big") == data
+    assert cf.head("big")["ETag"].strip('"').endswith("-3")
+    names = [f"d/{i}" for i in range(1100)]
+    cf.puts((n, b"") for n in names)
+    cf.interface.list_page_size = 300  # type: ignore[attr-defined]
+    assert sorted(cf.list("d/")) == sorted(names)
+    assert cf.delete(names) == 1100
+    assert list(cf.list("d/")) == []
+
+
 @pytest.fixture
 def cf(seaweed: SeaweedFS) -> CloudFiles:
     return fresh(seaweed)
