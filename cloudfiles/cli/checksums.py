@@ -291,6 +291,8 @@ def _verify_pairs(
     click.secho(
         f"failed. {len(failed)} failed. {len(pairs) - len(failed)} succeeded. {ignored} ignored.", fg="red"
     )
+    if any(reason.startswith("no checksum") for _a, _b, reason in failed):
+        click.echo("hint: some files have no stored checksum (file://, mem://, web servers): rerun with --md5")
     raise click.exceptions.Exit(1)
 
 

@@ -73,6 +73,9 @@ def describe_error(err: BaseException) -> str | None:
 
     if isinstance(err, (CloudFilesError, OSError, ValueError, sqlite3.Error)):
         return one_line(str(err)) or type(err).__name__
+    # credential discovery errors of the signing libraries (no credentials, bad key file...)
+    if type(err).__module__.startswith(("google.auth", "botocore")):
+        return f"{type(err).__name__}: {one_line(str(err))}"
     return None
 
 
@@ -464,7 +467,9 @@ def write_files_to_stdout(base: Loc, names: Iterable[str], state: State) -> None
     for block in lib.sip(names, READ_BLOCK):
         for name, res in zip(block, ordered_get(cf, block), strict=True):
             if res["content"] is None:
-                state.warn(f"{base.path(name)}: No such file or directory")
+                missing = base.child(name)
+                local_dir = missing.protocol == "file" and os.path.isdir(local_path(missing))
+                state.warn(f"{base.path(name)}: {'is a directory' if local_dir else 'No such file or directory'}")
                 continue
             out.write(res["content"])
     out.flush()

@@ -11,6 +11,7 @@ from .common import (
     COMPRESSION_CHOICES,
     CLIError,
     CommandGroup,
+    is_dir,
     locate,
     reencode_option,
 )
@@ -47,6 +48,8 @@ def xfer_init(source: str, destination: str, db: str, compression: str, text_fil
     names: Iterable[str] | None = None
     if text_file:
         names = _read_lines(text_file)
+    elif not is_dir(src):
+        raise CLIError(f"{source}: not a directory (xfer copies directories; use --txt for a file list)")
     rt = ResumableTransfer(db)
     try:
         n = rt.init(src.path(), dest.path(), names, reencode_option(compression))
@@ -77,11 +80,13 @@ def xfer_execute(db: str, progress: bool, lease_msec: int, block_size: int) -> N
     rt = ResumableTransfer(db, lease_msec)
     try:
         rt.execute(progress=progress, block_size=block_size)
-        done = len(rt) == 0
-    finally:
-        if "done" not in locals() or not done:
-            rt.rfs.close()
-    if done:
+        complete = len(rt) == 0  # execute also waits for blocks other processes hold
+    except BaseException:
+        rt.rfs.close()  # keep the database: the next execute resumes from it
+        raise
+    if complete:
         rt.close()
+    else:
+        rt.rfs.close()
 
 

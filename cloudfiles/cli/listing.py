@@ -109,9 +109,17 @@ def ls(cloudpath: str, shortpath: bool, flat: bool, expr: bool, no_auth: bool, s
             )
             _print_lines(show(base, expanded), bar)
             return
-        if is_dir(loc):
-            _print_lines(show(loc, (name for name, _ in list_dir(loc, flat=flat))), bar)
-            return
+        if loc.protocol == "file" or not loc.key or loc.slash:
+            if is_dir(loc):
+                _print_lines(show(loc, (name for name, _ in list_dir(loc, flat=flat))), bar)
+                return
+        else:
+            # object stores: the listing itself tells whether this is a directory (one request)
+            entries = list_dir(loc, flat=flat)
+            first = next(entries, None)
+            if first is not None:
+                _print_lines(show(loc, (name for name, _ in itertools.chain([first], entries))), bar)
+                return
         if exists(loc):
             click.echo(loc.name if shortpath else loc.path())
             return

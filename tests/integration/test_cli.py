@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 import cloudfiles
 from cloudfiles import CloudFiles
 from cloudfiles.cli import main
+from cloudfiles.cli.checksums import server_hashes
 from cloudfiles.cli.listing import expand_expr
 
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
@@ -275,6 +276,9 @@ def test_cp_in_parallel_processes(src: Path, tmp_path: Path) -> None:
     out = CloudFiles(f"file://{tmp_path}/out")
     assert contents(out) == {f"f{i}": b"%d" % i for i in range(60)}
     assert stored_encoding(out, "f7") == "zstd"
+    proc = run("-p", "2", "rm", "-r", "--progress", "-b", "7", str(tmp_path / "out"))
+    assert proc.stdout == b"" and b"Deleting" in proc.stderr  # bars go to stderr
+    assert not (tmp_path / "out").exists()
 
 
 # -- mv ---------------------------------------------------------------------------------------------------
@@ -337,6 +341,7 @@ def test_cat_binary_ranges_and_order(src: Path, tmp_path: Path) -> None:
     proc = run("cat", str(src / "plain.txt"), str(src / "missing"), check=False)
     assert proc.stdout == FILES["plain.txt"]
     assert_user_error(proc, "missing: No such file")
+    assert_user_error(run("cat", str(src / "nested"), check=False), "is a directory")
 
 
 def test_cat_mem_and_http(web: tuple[str, CloudFiles]) -> None:
@@ -389,6 +394,9 @@ def test_ls_http_and_mem(web: tuple[str, CloudFiles]) -> None:
     CloudFiles(f"{m}/dir2").put("x", b"")
     assert set(invoke("ls", f"{m}/dir").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES}
     assert set(invoke("ls", "--shortpath", "--flat", f"{m}/").stdout.splitlines()) == {"dir/", "dir2/"}
+    assert invoke("ls", f"{m}/dir/plain.txt").stdout == f"{m}/dir/plain.txt\n"  # a file lists itself
+    assert_user_error(invoke("ls", f"{m}/dir/plain", code=1), "No such file")  # not a prefix match
+    assert invoke("ls", f"{url}/plain.txt").stdout == f"{url}/plain.txt\n"
 
 
 def test_expand_expr() -> None:
@@ -453,6 +461,19 @@ def test_hash_matches_hashlib_and_crc32c(src: Path, web: tuple[str, CloudFiles])
     assert_user_error(run("hash", str(src), check=False), "is a directory")
 
 
+def test_server_reported_hashes_are_used() -> None:
+    data = b"object bytes"
+    md5 = hashlib.md5(data).digest()
+    crc = google_crc32c.Checksum(data).digest()
+    s3_head = {"ETag": f'"{md5.hex()}"', "Content-Md5": None, "Content-Crc32c": None}
+    assert server_hashes("s3", s3_head) == {"md5": md5}
+    assert server_hashes("s3", {"ETag": '"abc-2"'}) == {}  # multipart ETags are not md5s
+    gs_head = {"ETag": "CJb1", "Content-Md5": base64.b64encode(md5).decode(), "Content-Crc32c": base64.b64encode(crc).decode()}
+    assert server_hashes("gs", gs_head) == {"md5": md5, "crc32c": crc}
+    assert server_hashes("http", {"ETag": f'"{md5.hex()}"'}) == {}  # a web server's ETag is opaque
+    assert server_hashes("s3", None) == {}
+
+
 # -- sync -------------------------------------------------------------------------------------------------
 def test_sync_copies_only_differences(src: Path, tmp_path: Path) -> None:
     dest = tmp_path / "mirror"
@@ -492,7 +513,7 @@ def test_verify(src: Path, tmp_path: Path) -> None:
     run("cp", "-r", str(src), str(tmp_path / "copy"))
     assert b"success" in run("verify", "--md5", str(src), str(tmp_path / "copy")).stdout
     proc = run("verify", str(src), str(tmp_path / "copy"), check=False)
-    assert proc.returncode == 1 and b"--md5" not in proc.stdout  # local files have no checksums
+    assert proc.returncode == 1 and b"rerun with --md5" in proc.stdout  # local files have no checksums
     (tmp_path / "copy" / "binary.bin").write_bytes(bytes(reversed(BINARY)))
     proc = run("verify", "--md5", "-v", str(src), str(tmp_path / "copy"), check=False)
     assert proc.returncode == 1 and b"binary.bin" in proc.stdout and b"failed" in proc.stdout
@@ -526,6 +547,8 @@ def test_xfer_init_execute_round_trip(src: Path, tmp_path: Path) -> None:
     run("xfer", "init", str(src), str(tmp_path / "some"), "--db", str(db), "--txt", str(tmp_path / "list.txt"))
     run("xfer", "execute", str(db))
     assert tree(tmp_path / "some") == {"plain.txt", "empty"}
+    proc = run("xfer", "init", str(src / "nowhere"), str(tmp_path / "x"), "--db", str(db), check=False)
+    assert_user_error(proc, "not a directory")
 
 
 def test_xfer_execute_killed_midway_resumes(tmp_path: Path) -> None:
