@@ -656,7 +656,14 @@ class S3Interface(RemoteInterface):
         extra = ""
         if resp.error is None and resp.status in (401, 403) and self._unsigned_reason:
             extra = f" ({self._unsigned_reason})"
-        return s3_error(resp, extra)
+        error = s3_error(resp, extra)
+        # A SignatureDoesNotMatch body echoes the canonical request, session token included: keep the
+        # body for diagnosis, without the token.
+        token = self._signer.token if self._signer is not None else None
+        body = getattr(error, "body", None)
+        if token and body and token.encode() in body:
+            error.body = body.replace(token.encode(), b"***")  # type: ignore[attr-defined]
+        return error
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
         for resp in self._heads(paths):

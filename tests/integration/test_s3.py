@@ -792,3 +792,23 @@ def test_alias_secret_file_name_uses_the_alias(monkeypatch: pytest.MonkeyPatch) 
     CloudFiles("matrix://bkt/x").interface  # noqa: B018
     CloudFiles("s3://bkt2/x").interface  # noqa: B018
     assert seen == [("bkt", "matrix"), ("bkt2", "aws")]
+
+
+def test_session_token_is_redacted_from_error_bodies() -> None:
+    from servers import ScriptedServer, respond
+
+    token = "FwoGZXIvYXdzEBoaDSECRETSESSIONTOKEN"
+    server = ScriptedServer().start()
+    try:
+        echo = (b"<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message><CanonicalRequest>GET\n/bkt/k\n\n"
+                b"x-amz-security-token:" + token.encode() + b"\n</CanonicalRequest></Error>")
+        server.script("/bkt/k", respond(403, echo))
+        cf = CloudFiles(f"s3://{server.url}/bkt", secrets={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK",
+                                                           "AWS_SESSION_TOKEN": token})
+        with pytest.raises(AuthorizationError) as info:
+            cf.get("k")
+        err: Any = info.value
+        assert token not in str(err) and token not in repr(err) and token.encode() not in err.body
+        assert b"x-amz-security-token:***" in err.body
+    finally:
+        server.stop()
