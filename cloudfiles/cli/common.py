@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import multiprocessing
@@ -178,14 +179,21 @@ class Loc:
         return "*" in self.name
 
     def cf(self, **kwargs: Any) -> CloudFiles:
-        """A CloudFiles whose directory is this path."""
-        return CloudFiles(self.path(), **{**dict(self.options), **kwargs})
+        """A CloudFiles whose directory is this path (shared per path, so connections are reused)."""
+        if kwargs:
+            return CloudFiles(self.path(), **{**dict(self.options), **kwargs})
+        return _cloudfiles(self.path(), self.options)
 
     def contains(self, other: Loc) -> bool:
         """Is ``other`` this path or below it (same root)?"""
         if self.root != other.root:
             return False
         return not self.key or other.key == self.key or other.key.startswith(self.key + "/")
+
+
+@functools.lru_cache(maxsize=256)
+def _cloudfiles(cloudpath: str, options: tuple[tuple[str, Any], ...]) -> CloudFiles:
+    return CloudFiles(cloudpath, **dict(options))
 
 
 def locate(arg: str, *, no_sign_request: bool = False, no_auth: bool = False, **options: Any) -> Loc:
@@ -224,8 +232,7 @@ def is_dir(loc: Loc) -> bool:
         return True
     if loc.protocol == "file":
         return os.path.isdir(local_path(loc))
-    if loc.slash:
-        return True
+    # checked even for paths ending in '/' (cloud-files answered True for those without looking)
     return bool(loc.parent.cf().isdir(loc.name))
 
 

@@ -109,7 +109,7 @@ def ls(cloudpath: str, shortpath: bool, flat: bool, expr: bool, no_auth: bool, s
             )
             _print_lines(show(base, expanded), bar)
             return
-        if loc.protocol == "file" or not loc.key or loc.slash:
+        if loc.protocol == "file" or not loc.key:
             if is_dir(loc):
                 _print_lines(show(loc, (name for name, _ in list_dir(loc, flat=flat))), bar)
                 return

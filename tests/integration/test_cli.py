@@ -235,6 +235,9 @@ def test_mem_directory_naming_and_prefix_safety() -> None:
     assert {f"out/dir/{k}" for k in FILES} <= listing
     assert {f"new/{k}" for k in FILES} <= listing
     assert "out/dir2/other" not in listing and "new/other" not in listing  # dir2 is not under dir/
+    # a trailing '/' does not make a missing source a directory (it is looked up)
+    assert_user_error(invoke("cp", "-r", f"{base}/nothing/", f"{base}/x", code=1), "No such file")
+    assert_user_error(invoke("ls", f"{base}/nothing/", code=1), "No such file")
 
 
 def test_cp_globs(src: Path, tmp_path: Path) -> None:
@@ -532,6 +535,14 @@ def test_alias_acl_license(src: Path) -> None:
     mode = run("acl", "get", str(src / "plain.txt")).stdout.decode().strip()
     assert int(mode, 8) == os.stat(src / "plain.txt").st_mode
     assert "BSD" in run("license").stdout.decode()
+
+
+def test_charts_and_network_watch(src: Path, tmp_path: Path) -> None:
+    proc = run("cp", "-r", "--io-rate", "--flight-time", str(src), str(tmp_path / "charted"), cwd=tmp_path)
+    assert b"Saved chart" in proc.stderr
+    assert len(list(tmp_path.glob("cloudfiles-cp-*.png"))) == 2
+    out = invoke("watch", "net", "print", "--duration", "0.2", "--interval", "0.1").stdout
+    assert "RX:" in out and "TX:" in out
 
 
 # -- xfer: resumable, killed mid-way ----------------------------------------------------------------------
