@@ -31,7 +31,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -377,14 +377,17 @@ def _strip_chunked(value: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------------------------
 # The interface
 # ---------------------------------------------------------------------------------------------------------
-@dataclass
 class _Op:
     """One request's worth of work; ``make`` rebuilds its (freshly signed) request, e.g. after the
     region was corrected."""
 
-    make: Callable[[_Op], engine.Request]
-    item: Any = None
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("make", "item", "data")
+
+    def __init__(self, make: Callable[[_Op], engine.Request], item: Any = None,
+                 data: dict[str, Any] | None = None) -> None:
+        self.make = make
+        self.item = item
+        self.data: dict[str, Any] = {} if data is None else data
 
     def request(self) -> engine.Request:
         return self.make(self)
