@@ -311,23 +311,21 @@ def rm(paths: tuple[str, ...], recursive: bool, progress: bool, block_size: int)
     'rm -r a/test' removes a/test and everything under a/test/, never a/test2.
     """
     state = current_state()
+    # (path, from stdin): stdin lists name files and are deleted without a lookup each
+    args = [(p, False) for p in paths if p != "-"]
     if "-" in paths:
-        args = [p for p in paths if p != "-"] + read_stdin_paths()
-        from_stdin = True
-    else:
-        args = list(paths)
-        from_stdin = False
+        args += [(p, True) for p in read_stdin_paths()]
 
     singles: list[Loc] = []
     trees: list[Loc] = []
     globs: list[Loc] = []
-    for arg in args:
+    for arg, from_stdin in args:
         loc = locate(arg)
         if loc.protocol in ("http", "https"):
             raise CLIError(f"{arg}: http(s):// is read-only")
         if loc.is_glob:
             globs.append(loc)
-        elif from_stdin:
+        elif from_stdin and loc.key:
             singles.append(loc)
         elif loc.key and (not loc.slash or loc.protocol == "file") and exists(loc):
             singles.append(loc)
@@ -442,9 +440,11 @@ def sync(
 
     to_copy: list[str] = []
     same_size: list[str] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # destination names that the source accounts for
     suffixed: dict[str, int] = {}
+    nsource = 0
     for name, nbytes in src_entries:
+        nsource += 1
         seen.add(name)
         if name in dest_sizes and nbytes is not None and dest_sizes[name] == nbytes:
             same_size.append(name)
@@ -454,9 +454,12 @@ def sync(
             to_copy.append(name)
     if suffixed:
         # A name like 'x.gz' (listed that way by a web server) is stored as 'x.gz' but listed as 'x'
-        # by file:// and mem://, which strip encoding suffixes: ask for it by its own name.
+        # by file:// and mem://, which strip encoding suffixes: ask for it by its own name, and never
+        # count its listed name 'x' as an extra file (--delete would remove it).
         found = dest_base.cf().size(list(suffixed))
         for name, nbytes in suffixed.items():
+            if found.get(name) is not None:
+                seen.add(_strip_codec_suffix(name))
             (same_size if found.get(name) == nbytes else to_copy).append(name)
     if checksum and same_size:
         for block in lib.sip(same_size, 1000):
@@ -464,7 +467,7 @@ def sync(
             b = compute_hashes(dest_base, block, ["md5"])
             to_copy.extend(n for n in block if a.get(n) is None or a.get(n) != b.get(n))
     extra = sorted(set(dest_sizes) - seen) if delete_extra else []
-    unchanged = len(seen) - len(to_copy)
+    unchanged = nsource - len(to_copy)
 
     if dry_run:
         lines = [f"copy {src_base.path(n)} -> {dest_base.path(n)}" for n in to_copy]
@@ -490,5 +493,11 @@ def _codec_suffixed(name: str) -> bool:
     from ..interfaces.file import strip_suffix
 
     return strip_suffix(name)[1] is not None
+
+
+def _strip_codec_suffix(name: str) -> str:
+    from ..interfaces.file import strip_suffix
+
+    return strip_suffix(name)[0]
 
 
