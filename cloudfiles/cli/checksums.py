@@ -29,6 +29,10 @@ from .common import (
 
 # -- hash ---------------------------------------------------------------------------------------------------
 HASH_ALGORITHMS = ("md5", "crc32c")
+#: Objects larger than this are hashed from ranged reads of this size.
+HASH_CHUNK = 64 * 1024 * 1024
+#: Most bytes of small objects held at once while hashing.
+HASH_BUDGET = 256 * 1024 * 1024
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
@@ -127,15 +131,61 @@ def compute_hashes(
             for name, digests in zip(todo, pool.map(lambda n: _hash_local_file(base, n, algorithms), todo), strict=True):
                 out[name] = digests
         return out
-    for block in lib.sip(todo, READ_BLOCK):
-        for name, res in zip(block, ordered_get(cf, block, raw=not content), strict=True):
-            if res["content"] is None:
-                out[name] = None
-                continue
-            hasher = _Hasher(algorithms)
-            hasher.update(res["content"])
-            out[name] = hasher.digests()
+    if content:  # decoding needs whole objects
+        for block in lib.sip(todo, READ_BLOCK):
+            for name, res in zip(block, ordered_get(cf, block), strict=True):
+                out[name] = None if res["content"] is None else _digest_of(res["content"], algorithms)
+        return out
+    # Stored bytes: small objects are fetched many at a time, large ones in ranges, so memory stays
+    # bounded by HASH_BUDGET whatever the object sizes.
+    sizes = cf.size(todo) if todo else {}
+    small: list[str] = []
+    for name in todo:
+        size = sizes.get(name)
+        if size is None:
+            out[name] = None
+        elif size > HASH_CHUNK:
+            out[name] = _hash_in_ranges(cf, name, size, algorithms)
+        else:
+            small.append(name)
+    for block in _byte_blocks(small, sizes, HASH_BUDGET):
+        for name, res in zip(block, ordered_get(cf, block, raw=True), strict=True):
+            out[name] = None if res["content"] is None else _digest_of(res["content"], algorithms)
     return out
+
+
+def _digest_of(data: Any, algorithms: Sequence[str]) -> dict[str, bytes]:
+    hasher = _Hasher(algorithms)
+    hasher.update(data)
+    return hasher.digests()
+
+
+def _byte_blocks(names: Sequence[str], sizes: dict[str, Any], budget: int) -> Iterator[list[str]]:
+    """Consecutive runs of names holding at most READ_BLOCK files and ``budget`` bytes."""
+    block: list[str] = []
+    nbytes = 0
+    for name in names:
+        size = int(sizes.get(name) or 0)
+        if block and (len(block) >= READ_BLOCK or nbytes + size > budget):
+            yield block
+            block, nbytes = [], 0
+        block.append(name)
+        nbytes += size
+    if block:
+        yield block
+
+
+def _hash_in_ranges(cf: Any, name: str, size: int, algorithms: Sequence[str]) -> dict[str, bytes] | None:
+    hasher = _Hasher(algorithms)
+    for start in range(0, size, HASH_CHUNK):
+        end = min(size, start + HASH_CHUNK)
+        res = cf.get([{"path": name, "start": start, "end": end}], raw=True, progress=False)[0]
+        if res["content"] is None:
+            return None
+        if len(res["content"]) != end - start:
+            raise CLIError(f"{cf.abspath(name)} changed while it was being read")
+        hasher.update(res["content"])
+    return hasher.digests()
 
 
 def _format_digest(algorithm: str, digest: bytes, b64: bool) -> str:

@@ -464,6 +464,21 @@ def test_hash_matches_hashlib_and_crc32c(src: Path, web: tuple[str, CloudFiles])
     assert_user_error(run("hash", str(src), check=False), "is a directory")
 
 
+def test_hash_large_objects_in_ranges(web: tuple[str, CloudFiles], monkeypatch: pytest.MonkeyPatch) -> None:
+    import cloudfiles.cli.checksums as checksums
+
+    monkeypatch.setattr(checksums, "HASH_CHUNK", 100)  # BINARY (790 bytes) is read in 8 ranges
+    monkeypatch.setattr(checksums, "HASH_BUDGET", 150)
+    md5, crc = digests(BINARY)
+    url, _ = web
+    m = mem()
+    seed(CloudFiles(m))
+    for path in (f"{url}/binary.bin", f"{m}/binary.bin"):
+        assert invoke("hash", "-a", "md5", "-a", "crc32c", path).stdout == f"md5:{md5} crc32c:{crc}  {path}\n"
+    lines = invoke("hash", "-r", m).stdout.splitlines()
+    assert sorted(line.split()[0] for line in lines) == sorted(hashlib.md5(v).hexdigest() for v in FILES.values())
+
+
 def test_server_reported_hashes_are_used() -> None:
     data = b"object bytes"
     md5 = hashlib.md5(data).digest()
