@@ -58,6 +58,11 @@ def _connect(db_path: str) -> sqlite3.Connection:
     return conn
 
 
+def _job_closed(err: sqlite3.OperationalError) -> bool:
+    """True when another process finished the job and dropped its tables (``close``)."""
+    return "no such table" in str(err)
+
+
 def _encode_reencode(reencode: Any) -> str | None:
     """How ``reencode`` is stored: NULL keeps encodings, ``'none'`` decompresses, else a codec name."""
     if reencode is None:
@@ -214,8 +219,13 @@ class ResumableFileSet:
         return self._scalar("SELECT value FROM stats WHERE id = 1")
 
     def remaining(self) -> int:
-        """Number of files not finished yet (leased or not)."""
-        return self._scalar("SELECT count(*) FROM filelist WHERE finished = 0")
+        """Number of files not finished yet (leased or not); 0 once the job was closed."""
+        try:
+            return self._scalar("SELECT count(*) FROM filelist WHERE finished = 0")
+        except sqlite3.OperationalError as err:
+            if _job_closed(err):
+                return 0
+            raise
 
     def num_leased(self) -> int:
         """Unfinished files currently leased by some process."""
@@ -362,7 +372,12 @@ class ResumableTransfer:
             total=total, initial=total - self.rfs.remaining(), desc="Transferring", disable=not progress
         ) as bar:
             while True:
-                rows = self.rfs.lease(block_size)
+                try:
+                    rows = self.rfs.lease(block_size)
+                except sqlite3.OperationalError as err:
+                    if not _job_closed(err):
+                        raise
+                    break  # another process completed the job and closed it
                 if not rows:
                     if not self._wait_for_others():
                         break
@@ -373,7 +388,12 @@ class ResumableTransfer:
                 cf_src.transfer_to(
                     cf_dest, paths=names, reencode=meta["reencode"], block_size=block_size, progress=False
                 )
-                self.rfs.finish_ids(row_id for row_id, _name in rows)
+                try:
+                    self.rfs.finish_ids(row_id for row_id, _name in rows)
+                except sqlite3.OperationalError as err:
+                    if not _job_closed(err):
+                        raise
+                    break  # our lease had expired; another process finished and closed the job
                 copied += len(rows)
                 bar.n = total - self.rfs.remaining()
                 bar.refresh()
@@ -381,7 +401,12 @@ class ResumableTransfer:
 
     def _wait_for_others(self) -> bool:
         """Nothing to lease: sleep a little if other processes hold leases. False when all is done."""
-        expiry = self.rfs.next_lease_expiry()
+        try:
+            expiry = self.rfs.next_lease_expiry()
+        except sqlite3.OperationalError as err:
+            if _job_closed(err):
+                return False
+            raise
         if expiry is None:
             return False
         time.sleep(min(LEASE_POLL_SEC, max(0.0, (expiry - now_msec()) / 1000.0) + 0.001))

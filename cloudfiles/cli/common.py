@@ -424,6 +424,8 @@ def run_transfer(
         "move": move,
     }
     parallel = processes_for(src, dest)
+    if isinstance(pairs, (list, tuple)) and len(pairs) <= job["block_size"]:
+        parallel = 1  # one block: starting worker processes would only add latency
     if parallel > 1:
         fan_out(transfer_job, job, pairs, parallel=parallel, block_size=job["block_size"], bar=opts.bar)
         return

@@ -608,3 +608,19 @@ def test_xfer_execute_killed_midway_resumes(tmp_path: Path) -> None:
     names = list(CloudFiles(f"file://{out}").list())
     assert len(names) == len(set(names)) == n  # nothing lost, nothing doubled
     assert CloudFiles(f"file://{out}").get(names, return_dict=True) == payload
+
+
+def test_xfer_shared_by_two_processes(tmp_path: Path) -> None:
+    n = 600
+    src = tmp_path / "shared"
+    CloudFiles(f"file://{src}").puts([(f"f{i:04d}", b"%d" % i) for i in range(n)])
+    db = tmp_path / "shared.db"
+    run("xfer", "init", str(src), str(tmp_path / "out"), "--db", str(db))
+    cmd = [EXE, "xfer", "execute", str(db), "--lease-msec", "10000", "-b", "10"]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE) for _ in range(2)]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+    assert not db.exists()
+    out = CloudFiles(f"file://{tmp_path}/out")
+    assert out.get([f"f{i:04d}" for i in range(n)], return_dict=True) == {f"f{i:04d}": b"%d" % i for i in range(n)}
