@@ -8,7 +8,7 @@ Path rules, shared by every command:
 * **Globs** are allowed in the last path component only: ``*`` matches within one directory level,
   ``**`` matches across levels (``dir/*.json``, ``dir/**``, ``dir/**.gz``). Quote them from the shell.
 * A **directory** is a real directory on file://; on object stores it is a prefix that has objects
-  under ``prefix/`` (a path ending in ``/`` or naming a bucket is always a directory). Directory
+  under ``prefix/`` (looked up, also for paths ending in ``/``; a bucket is always one). Directory
   operations only ever touch ``dir/...``: ``rm -r a/test`` never touches ``a/test2``.
 * ``cp``/``mv`` name destinations like gsutil: copying a directory into a destination that exists as a
   directory (or ends in ``/``) creates ``dest/<dirname>``; otherwise the destination becomes the copy.
@@ -22,7 +22,11 @@ for some of its arguments carries on with the others and exits 1 at the end. Set
 Fixed relative to cloud-files 6.4.3's CLI (SPEC section 9): ``cat``/``cp -`` write raw bytes;
 ``rm -r dir`` is scoped to ``dir/``; failures exit non-zero; ``xfer execute`` never deletes a job
 database while other processes still hold leases; ``ls`` of a missing path is an error, not an empty
-prefix listing. New: ``hash`` and ``sync``.
+prefix listing; a path ending in ``/`` is not assumed to be a directory. New: ``hash`` and ``sync``.
+
+Layout: :mod:`.common` (errors, path resolution, globs, process fan-out, transfers), :mod:`.listing`
+(ls, cat, head, du), :mod:`.transfer` (cp, mv, rm, touch, mkdir, sync), :mod:`.checksums` (hash,
+verify), :mod:`.jobs` (xfer), :mod:`.admin` (license, acl, alias, watch).
 """
 
 from __future__ import annotations
