@@ -38,6 +38,7 @@ from urllib.parse import unquote_plus, urlsplit
 from .. import engine, lib
 from ..compression import encoding_header
 from ..exceptions import (
+    AuthorizationError,
     CloudFilesError,
     HTTPAuthorizationError,
     HTTPError,
@@ -469,7 +470,12 @@ class S3Interface(RemoteInterface):
                 self._static_signer = SigV4Signer(s.access_key, s._secret_key, self.region, "s3", s.token)
             self._signer = self._static_signer
             return
-        frozen = self._refreshable.get_frozen_credentials()
+        try:
+            frozen = self._refreshable.get_frozen_credentials()
+        except Exception as err:  # botocore errors never escape unwrapped (and carry no secret here)
+            raise AuthorizationError(
+                f"could not refresh AWS credentials ({type(err).__name__}: {err})"
+            ) from None
         triple = (frozen.access_key, frozen.secret_key, frozen.token)
         with self._lock:
             if triple != self._frozen or self._signer is None or self._signer.region != self.region:

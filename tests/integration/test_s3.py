@@ -812,3 +812,18 @@ def test_session_token_is_redacted_from_error_bodies() -> None:
         assert b"x-amz-security-token:***" in err.body
     finally:
         server.stop()
+
+
+def test_failed_credential_refresh_is_a_named_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from cloudfiles.interfaces import s3
+
+    class Broken:
+        def get_frozen_credentials(self) -> Any:
+            raise RuntimeError("the token service is down")
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: Broken())
+    with pytest.raises(AuthorizationError, match="could not refresh AWS credentials"):
+        CloudFiles("s3://some-bucket/x", endpoint="http://127.0.0.1:9").get("k")
