@@ -138,7 +138,8 @@ class SeaweedFS:
             except ProcessLookupError:
                 pass
             try:
-                proc.wait(timeout=10)
+                # weed's graceful shutdown takes longer than 15 s; its data is thrown away anyway.
+                proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
