@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("NO_GCE_CHECK", "True")
 
-PEER_PACKAGES = {"cloud-files": "cloud-files==6.4.3"}
+PEER_PACKAGES = {"cloud-files": "cloud-files==6.4.3", "obstore": "obstore==0.12.1", "s5cmd": "s5cmd"}
 
 
 def peer_python(package: str) -> Path | None:

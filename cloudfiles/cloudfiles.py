@@ -34,7 +34,7 @@ from typing import Any, Union, cast
 import orjson
 
 from . import codecpool, compression, paths
-from .exceptions import CRC32CIntegrityError, MD5IntegrityError, UnsupportedProtocolError
+from .exceptions import CRC32CIntegrityError, IntegrityError, MD5IntegrityError, UnsupportedProtocolError
 from .interfaces import get_interface_class
 from .interfaces.base import (
     GetItem,
@@ -187,6 +187,15 @@ def _finish_get(res: GetResult, raw: bool) -> dict[str, Any]:
         "raw": raw,
         "tags": item.tags,
     }
+
+
+def _refetch(done: dict[str, Any], again: list[GetItem], part_size: int | None) -> bool:
+    """Queue a result that failed its integrity check for one more download; True if queued."""
+    if not isinstance(done["error"], IntegrityError):
+        return False
+    start, end = done["byte_range"]
+    again.append(GetItem(path=done["path"], start=start, end=end, tags=done["tags"], part_size=part_size))
+    return True
 
 
 def _decode_cost(res: GetResult, raw: bool) -> int:
@@ -488,15 +497,23 @@ class CloudFiles:
             requests = self._recorded(requests, tm, flights)
         queue: codecpool.CompletionQueue[dict[str, Any]] = codecpool.CompletionQueue(inline=self.green)
         results = self.interface.get_files(requests)
+        # Bytes that fail their hash are fetched once more before the error stands: a corrupted
+        # transfer should not fail the caller when a second read is clean.
+        again: list[GetItem] = []
         try:
             for res in results:
                 if tm is not None:
                     self._land(res, tm, flights)
                 queue.submit(functools.partial(_finish_get, res, raw), _decode_cost(res, raw))
                 for done in queue.ready():
-                    yield self._account(done, bar, raise_errors)
+                    if not _refetch(done, again, part_size):
+                        yield self._account(done, bar, raise_errors)
             for done in queue.drain():
-                yield self._account(done, bar, raise_errors)
+                if not _refetch(done, again, part_size):
+                    yield self._account(done, bar, raise_errors)
+            if again:
+                for res in self.interface.get_files(again):
+                    yield self._account(_finish_get(res, raw), bar, raise_errors)
         finally:
             queue.cancel()
             close = getattr(results, "close", None)
@@ -946,6 +963,8 @@ class CloudFiles:
             no_sign_request=self.no_sign_request if same else False,
             locking=self.locking if same else None,
             lock_dir=self._lock_dir if same else None,
+            endpoint=self.endpoint if same else None,
+            use_https=self.use_https if same else False,
         )
 
     def transfer_to(
@@ -997,7 +1016,24 @@ class CloudFiles:
         total = totalfn(items, None)
         target = None if reencode is None else _normalize_compress(reencode)
         recordings: list[TransmissionMonitor] = []
+        copier = self._server_copier(src) if reencode is None and content_type is None else None
         with self._bar(progress, total, "Transferring") as bar:
+            if copier is not None:
+                for block in sip(items, block_size):
+                    pairs = [_transfer_pair(p) for p in block]
+                    missing = []
+                    for name, found, error in copier(pairs):
+                        if error is not None:
+                            raise error
+                        if not found:
+                            missing.append(name)
+                    if missing and not allow_missing:
+                        raise FileNotFoundError(f"{src.abspath(missing[0])} does not exist in the source")
+                    dests = dict(pairs)
+                    if missing:
+                        self.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
+                    bar.update(len(pairs))
+                return TransmissionMonitor(IOEnum.TX)
             for block in sip(items, block_size):
                 pairs = [_transfer_pair(p) for p in block]
                 got, rx = src.get(
@@ -1012,6 +1048,33 @@ class CloudFiles:
                 recordings += [rx, tx]
                 bar.update(len(pairs))
         return TransmissionMonitor.merge(recordings) if recordings else TransmissionMonitor(IOEnum.TX)
+
+    def _server_copier(
+        self, src: CloudFiles
+    ) -> Callable[[builtins.list[tuple[str, str]]], Iterator[tuple[str, bool, BaseException | None]]] | None:
+        """A server-side copy between ``src`` and this store when the service allows one, else None.
+
+        S3: same endpoint and credentials (CopyObject / UploadPartCopy). GCS: objects.rewrite.
+        The copier yields ``(source name, found, error)``.
+        """
+        si, di = src.interface, self.interface
+        if type(si) is not type(di) or not hasattr(si, "copy_files"):
+            return None
+        same_endpoint = getattr(si, "same_endpoint", None)
+        if same_endpoint is not None:  # s3
+            if not same_endpoint(di):
+                return None
+            s3_copy = cast(Any, si).copy_files
+
+            def copy_s3(pairs: builtins.list[tuple[str, str]]) -> Iterator[tuple[str, bool, BaseException | None]]:
+                for name, _dest, found, _nbytes, error in s3_copy(di, pairs):
+                    yield name, found, error
+
+            return copy_s3
+        if self._path.protocol == "gs":
+            gs_copy = cast(Any, si).copy_files
+            return lambda pairs: gs_copy(pairs, di)
+        return None
 
     def _transfer_item(
         self, res: dict[str, Any], reencode: bool, target: str | None, content_type: str | None,

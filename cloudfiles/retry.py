@@ -23,6 +23,7 @@ RETRYABLE_CURL_CODES: frozenset[int] = frozenset(
         pycurl.E_GOT_NOTHING,  # 52: server closed without answering
         pycurl.E_SEND_ERROR,  # 55
         pycurl.E_RECV_ERROR,  # 56: connection reset
+        65,  # CURLE_SEND_FAIL_REWIND: a reused connection dropped mid-upload; we resend from the start
         16,  # CURLE_HTTP2: stream errors
         92,  # CURLE_HTTP2_STREAM
     }

@@ -136,6 +136,7 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else every kept-alive answer waits ~40 ms for an ACK
 
             def log_message(self, *args: object) -> None:
                 pass

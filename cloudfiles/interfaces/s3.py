@@ -566,7 +566,6 @@ class S3Interface(RemoteInterface):
     def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
         self._refresh_signer()
         immediate: list[GetResult] = []
-        suspect: list[_Op] = []
 
         def ops() -> Iterator[_Op]:
             for item in items:
@@ -583,21 +582,13 @@ class S3Interface(RemoteInterface):
         for resp in self.exchange(ops()):
             while immediate:
                 yield immediate.pop(0)
-            result = self._get_result(resp, first_try=True)
-            if result is None:
-                suspect.append(resp.context)
-                continue
-            yield result
+            # A multipart ETag mismatch comes back as an MD5IntegrityError; the facade downloads
+            # such objects once more before the error stands (one retry layer, not two).
+            yield self._get_result(resp)
         while immediate:
             yield immediate.pop(0)
-        if suspect:
-            # Multipart ETag mismatches get a second download before they are called corrupt.
-            for resp in self.exchange(suspect):
-                result = self._get_result(resp, first_try=False)
-                assert result is not None
-                yield result
 
-    def _get_result(self, resp: engine.Response, first_try: bool) -> GetResult | None:
+    def _get_result(self, resp: engine.Response) -> GetResult:
         op: _Op = resp.context
         item: GetItem = op.item
         status = resp.status
@@ -611,8 +602,6 @@ class S3Interface(RemoteInterface):
             if item.start is None and item.end is None:
                 error = self._attach_hash(result, wanted)
                 if error is not None:
-                    if first_try:
-                        return None
                     result.content = None
                     result.error = error
             return result

@@ -583,3 +583,19 @@ def test_composite_parts_deleted_when_compose_fails(gcs: GCSEmulator, monkeypatc
     with pytest.raises(HTTPError, match="backend unavailable"):
         cf.put("whole", os.urandom(5500))
     assert list(cf.list()) == []  # all six parts removed
+
+
+def test_transfer_between_gs_paths_is_a_server_side_rewrite(gcs: GCSEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = CloudFiles(f"gs://{BUCKET}/t{next(_counter)}")
+    dst = CloudFiles(f"gs://{BUCKET}/t{next(_counter)}")
+    files = {f"d/{i}": f"payload {i}".encode() * 20 for i in range(10)}
+    src.puts(files.items())
+
+    def no_downloads(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("bytes went through the client")
+
+    monkeypatch.setattr(src.interface, "get_files", no_downloads)
+    src.transfer_to(dst, list(files))
+    assert {r["path"]: r["content"] for r in dst.get(list(files))} == files
+    with pytest.raises(FileNotFoundError):
+        src.transfer_to(dst, ["missing"])

@@ -827,3 +827,42 @@ def test_failed_credential_refresh_is_a_named_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(s3, "_botocore_chain", lambda profile: Broken())
     with pytest.raises(AuthorizationError, match="could not refresh AWS credentials"):
         CloudFiles("s3://some-bucket/x", endpoint="http://127.0.0.1:9").get("k")
+
+
+# -- facade wiring: server-side copy and integrity retry -------------------------------------------------
+def test_transfer_on_the_same_endpoint_is_server_side(seaweed: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> None:
+    src, dst = fresh(seaweed), fresh(seaweed)
+    files = {f"d/{i}": f"payload {i}".encode() * 50 for i in range(30)}
+    src.puts(files.items(), compress="gzip")
+
+    def no_downloads(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("bytes went through the client")
+
+    monkeypatch.setattr(src.interface, "get_files", no_downloads)
+    src.transfer_to(dst, list(files))
+    got = {r["path"]: r for r in dst.get(list(files), raw=True)}
+    assert all(r["compress"] == "gzip" for r in got.values())  # stored encoding kept by the copy
+    assert {r["path"]: r["content"] for r in dst.get(list(files))} == files
+    with pytest.raises(FileNotFoundError):
+        src.transfer_to(dst, ["missing"])
+    src.transfer_to(dst, [("missing", "empty")], allow_missing=True)
+    assert dst.get("empty") == b""
+
+
+def test_md5_mismatch_is_fetched_once_more(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    cf.put("m", b"genuine")
+    from cloudfiles.interfaces import s3
+
+    real = s3._scan_headers
+    lies = {"left": 1}
+
+    def lying_once(lines: Any) -> Any:
+        headers = real(lines)
+        if lies["left"] and "etag" in headers:
+            lies["left"] -= 1
+            return {**headers, "etag": '"' + hashlib.md5(b"something else").hexdigest() + '"'}
+        return headers
+
+    monkeypatch.setattr(s3, "_scan_headers", lying_once)
+    assert cf.get("m") == b"genuine"  # the first, corrupt-looking read was retried
+    assert lies["left"] == 0
