@@ -29,3 +29,17 @@ def _session_dirs() -> Iterator[str]:
     import shutil
 
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out storage-contract tests that do not apply to their scheme (see contract.requires)."""
+    import sys
+
+    contract = sys.modules.get("contract")
+    if contract is None:
+        return
+    inapplicable = [item for item in items if contract.not_applicable(item)]
+    if inapplicable:
+        config.hook.pytest_deselected(items=inapplicable)
+        dropped = set(map(id, inapplicable))
+        items[:] = [item for item in items if id(item) not in dropped]

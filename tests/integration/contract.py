@@ -5,7 +5,10 @@ A scheme's test module subclasses :class:`StorageContract` and provides a ``stor
 ``writer`` a CloudFiles whose writes the reader sees (the reader itself for writable schemes; for
 http(s), a ``file://`` CloudFiles on the server's document root).
 
-Capability flags let a scheme skip only what it truly cannot do, with the reason shown:
+Capability flags say what a scheme truly cannot do. A test marked ``@requires(...)`` that needs a
+capability its scheme lacks is not collected at all (``not_applicable`` below, called from the
+suite's collection hook, deselects it with the reason in ``why_not``): a skip would look like a
+test put off, when it is a test that does not apply.
 
 * ``can_write``: put/delete/touch through the *reader* (http: no).
 * ``can_list``: listing (and everything built on it: ``cf[:]``, ``iter(cf)``, subtree_size, isdir).
@@ -68,6 +71,39 @@ def by_path(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {res["path"]: res for res in results}
 
 
+def requires(*capabilities: str, encoding: str | None = None, encoding_param: bool = False,
+             any_encoding: tuple[str, ...] = ()) -> pytest.MarkDecorator:
+    """Mark a contract test as needing capability flags and/or stored encodings.
+
+    ``encoding_param``: the test's own ``encoding`` parameter must be servable.
+    ``any_encoding``: at least one of these encodings must be servable.
+    """
+    return pytest.mark.requires(capabilities=capabilities, encoding=encoding,
+                                encoding_param=encoding_param, any_encoding=any_encoding)
+
+
+def not_applicable(item: pytest.Item) -> str | None:
+    """Why a collected contract test does not apply to its scheme, or None if it does."""
+    cls = getattr(item, "cls", None)
+    if cls is None or not issubclass(cls, StorageContract):
+        return None
+    for marker in item.iter_markers("requires"):
+        for capability in marker.kwargs["capabilities"]:
+            if not getattr(cls, capability):
+                return cls.why_not.get(capability, f"{cls.scheme} lacks {capability}")
+        wanted: list[tuple[str | None, ...]] = []
+        if marker.kwargs["encoding"] is not None:
+            wanted.append((marker.kwargs["encoding"],))
+        if marker.kwargs["encoding_param"]:
+            wanted.append((item.callspec.params["encoding"],))  # type: ignore[attr-defined]
+        if marker.kwargs["any_encoding"]:
+            wanted.append(marker.kwargs["any_encoding"])
+        for options in wanted:
+            if not any(enc in cls.encodings for enc in options):
+                return cls.why_not.get("encodings", f"{cls.scheme} cannot serve {options}")
+    return None
+
+
 class StorageContract:
     """Behaviour every scheme shares. Subclasses set the flags and the ``store`` fixture."""
 
@@ -82,16 +118,6 @@ class StorageContract:
     def store(self) -> Iterator[Store]:  # pragma: no cover - overridden
         raise NotImplementedError
         yield
-
-    # -- capability helpers ------------------------------------------------------------------------
-    def need(self, capability: str) -> None:
-        if not getattr(self, capability):
-            reason = self.why_not.get(capability, f"{self.scheme} lacks {capability}")
-            pytest.skip(reason)
-
-    def need_encoding(self, encoding: str | None) -> None:
-        if encoding not in self.encodings:
-            pytest.skip(self.why_not.get("encodings", f"{self.scheme} cannot serve {encoding}"))
 
     @staticmethod
     def seed(store: Store, files: dict[str, bytes], **kwargs: Any) -> None:
@@ -137,8 +163,8 @@ class StorageContract:
         results = store.reader.get(inputs)
         assert {r["path"]: r["content"] for r in results} == files
 
+    @requires("can_list")
     def test_get_cloudfiles_itself(self, store: Store) -> None:
-        self.need("can_list")
         files = {"a": b"1", "d/b": b"2"}
         self.seed(store, files)
         assert {r["path"]: r["content"] for r in store.reader.get(store.reader)} == files
@@ -163,22 +189,22 @@ class StorageContract:
         res = get([{"path": "r", "start": 1, "end": 4}, {"path": "r", "start": 8}])
         assert sorted((r["byte_range"], r["content"]) for r in res) == [((1, 4), b"123"), ((8, None), b"89")]
 
+    @requires("negative_ranges")
     def test_get_negative_ranges(self, store: Store) -> None:
-        self.need("negative_ranges")
         self.seed(store, {"r": b"0123456789"})
         assert store.reader.get({"path": "r", "start": -3}) == b"789"
         assert store.reader.get({"path": "r", "start": 2, "end": -2}) == b"234567"
 
+    @requires(encoding="gzip")
     def test_get_raw_reports_encoding(self, store: Store) -> None:
-        self.need_encoding("gzip")
         self.seed(store, {"c": PAYLOAD}, compress="gzip")
         res = store.reader.get(["c"], raw=True)[0]
         assert res["compress"] == "gzip" and res["raw"] is True
         assert gzip.decompress(res["content"]) == PAYLOAD
         assert store.reader.get("c") == PAYLOAD
 
+    @requires(encoding="gzip")
     def test_get_errors(self, store: Store) -> None:
-        self.need_encoding("gzip")
         self.seed(store, {"good": b"fine"})
         store.writer.puts([("bad", b"this is not gzip")], raw=True, compress="gzip")
         res = by_path(store.reader.get(["good", "bad"], raise_errors=False))
@@ -211,8 +237,8 @@ class StorageContract:
         assert store.reader.get_json("missing") is None
 
     # -- puts --------------------------------------------------------------------------------------
+    @requires("can_write")
     def test_puts_shapes(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         assert cf.put("one", b"1") == 1
         assert cf.puts([("two", b"2"), ("three", b"3")]) == 2
@@ -227,8 +253,8 @@ class StorageContract:
             "one": b"1", "two": b"2", "three": b"3", "four": b"4", "five": b"5",
         }
 
+    @requires("can_write")
     def test_puts_dict_overrides(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         cf.puts(
             [{"path": "plain", "content": PAYLOAD, "compress": None}, ("zipped", PAYLOAD)],
@@ -238,8 +264,8 @@ class StorageContract:
         assert raw["plain"]["compress"] is None and raw["plain"]["content"] == PAYLOAD
         assert raw["zipped"]["compress"] == "gzip"
 
+    @requires("can_write")
     def test_puts_rejects_duplicates_and_bad_codecs(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         with pytest.raises(ValueError, match="dup"):
             cf.puts([("ok", b"1"), ("dup", b"1"), ("dup", b"2")])
@@ -251,8 +277,8 @@ class StorageContract:
         # generators are not checked up front (they would have to be materialized)
         assert cf.puts(p for p in [("gen", b"1"), ("gen2", b"2")]) == 2
 
+    @requires("can_write")
     def test_put_jsons_and_cache_control(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         item = {"path": "d.json", "content": {"a": 1}}
         assert cf.put_jsons([item, ("t.json", [1, 2])], cache_control="no-cache") == 2
@@ -261,9 +287,9 @@ class StorageContract:
         assert cf.put_json("s.json", {"x": "y"}, compress="gzip") == 1
         assert cf.get_json("s.json") == {"x": "y"}
 
+    @requires(encoding_param=True)
     @pytest.mark.parametrize("encoding", ALL_ENCODINGS)
     def test_codec_round_trip(self, store: Store, encoding: str | None) -> None:
-        self.need_encoding(encoding)
         levels: list[int | None] = [None] if encoding is None else [None, 1]
         for level in levels:
             store.writer.put("obj", PAYLOAD, compress=encoding, compression_level=level)
@@ -274,11 +300,10 @@ class StorageContract:
             if encoding is not None:
                 assert len(raw["content"]) < len(PAYLOAD)
 
+    @requires(any_encoding=("gzip", "zstd"))
     def test_large_compressed_objects(self, store: Store) -> None:
         # Bodies above the codec pool's inline limit are (de)compressed on worker threads.
         encodings = [enc for enc in ("gzip", "zstd") if enc in self.encodings]
-        if not encodings:
-            pytest.skip(self.why_not.get("encodings", f"{self.scheme} serves no codec"))
         rng = random.Random(7)
         big = {f"big{i}": rng.randbytes(150_000) + bytes(150_000) for i in range(6)}
         for enc in encodings:
@@ -287,8 +312,8 @@ class StorageContract:
             raw = store.reader.get(list(big), raw=True)
             assert all(r["compress"] == enc and len(r["content"]) > 65536 for r in raw)
 
+    @requires(encoding="gzip")
     def test_compress_aliases(self, store: Store) -> None:
-        self.need_encoding("gzip")
         for value in (True, "gzip", 1):
             store.writer.put("alias", PAYLOAD, compress=value)
             assert store.reader.get(["alias"], raw=True)[0]["compress"] == "gzip"
@@ -296,8 +321,8 @@ class StorageContract:
             store.writer.put("alias", PAYLOAD, compress=value)
             assert store.reader.get(["alias"], raw=True)[0]["compress"] is None
 
+    @requires(encoding="gzip")
     def test_reput_other_encoding_leaves_no_stale_variant(self, store: Store) -> None:
-        self.need_encoding("gzip")
         store.writer.put("v", b"old" * 100, compress="gzip")
         store.writer.put("v", b"new")
         assert store.reader.get("v") == b"new"
@@ -307,8 +332,8 @@ class StorageContract:
         store.writer.put("v", b"newer" * 100, compress="gzip")
         assert store.reader.get("v") == b"newer" * 100
 
+    @requires(encoding="gzip")
     def test_raw_put_of_precompressed_bytes(self, store: Store) -> None:
-        self.need_encoding("gzip")
         store.writer.puts([("pre", gzip.compress(PAYLOAD))], raw=True, compress="gzip")
         assert store.reader.get("pre") == PAYLOAD
 
@@ -329,8 +354,8 @@ class StorageContract:
         assert cf.head("missing") is None
         assert cf.head(["e", "missing"])["missing"] is None
 
+    @requires(encoding="gzip")
     def test_size_is_stored_size(self, store: Store) -> None:
-        self.need_encoding("gzip")
         store.writer.put("z", PAYLOAD, compress="gzip")
         stored = len(store.reader.get(["z"], raw=True)[0]["content"])
         assert store.reader.size("z") == stored < len(PAYLOAD)
@@ -343,8 +368,8 @@ class StorageContract:
             assert modified.tzinfo is not None
 
     # -- delete / touch ----------------------------------------------------------------------------
+    @requires("can_write")
     def test_delete_shapes(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         cf.puts([(f"d{i}", b"x") for i in range(5)])
         assert cf.delete("d0") == 1
@@ -352,16 +377,15 @@ class StorageContract:
         assert cf.delete(f"d{i}" for i in (3, 4)) == 2
         assert cf.exists([f"d{i}" for i in range(5)]) == {f"d{i}": False for i in range(5)}
 
+    @requires("can_write", encoding="gzip")
     def test_delete_removes_every_encoding(self, store: Store) -> None:
-        self.need("can_write")
-        self.need_encoding("gzip")
         store.reader.put("gone", PAYLOAD, compress="gzip")
         store.reader.delete("gone")
         assert store.reader.get("gone") is None
         assert store.reader.exists("gone") is False
 
+    @requires("can_write")
     def test_touch(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         cf.put("kept", b"data")
         cf.touch(["kept", "new1", "dir/new2"])
@@ -375,9 +399,9 @@ class StorageContract:
     LISTING = ("bigarray/a", "bigarray/b", "bigarray/sub/c", "bigarr_x", "info", "other/deep/d")
 
     def _seed_listing(self, store: Store) -> None:
-        self.need("can_list")
         self.seed(store, {name: b"12" for name in self.LISTING})
 
+    @requires("can_list")
     def test_list_all_and_prefix(self, store: Store) -> None:
         self._seed_listing(store)
         cf = store.reader
@@ -389,6 +413,7 @@ class StorageContract:
         assert list(cf.list("nothing-here")) == []
         assert list(cf.list("nodir/")) == []
 
+    @requires("can_list")
     def test_list_flat(self, store: Store) -> None:
         self._seed_listing(store)
         cf = store.reader
@@ -396,6 +421,7 @@ class StorageContract:
         assert sorted(cf.list("bigarr", flat=True)) == ["bigarr_x", "bigarray/"]
         assert sorted(cf.list("bigarray/", flat=True)) == ["bigarray/a", "bigarray/b", "bigarray/sub/"]
 
+    @requires("can_list")
     def test_list_size_and_tokens(self, store: Store) -> None:
         self._seed_listing(store)
         cf = store.reader
@@ -407,18 +433,19 @@ class StorageContract:
         triples = list(cf.list("info", size=True, return_resume_token=True))
         assert [(n, s) for n, s, _t in triples] == [("info", 2)]
 
+    @requires("can_list")
     def test_list_is_a_lazy_generator(self, store: Store) -> None:
         self._seed_listing(store)
         gen = store.reader.list()
         assert iter(gen) is gen
         assert next(gen) in self.LISTING
 
+    @requires("can_list", encoding="gzip")
     def test_list_strips_encoding_suffixes(self, store: Store) -> None:
-        self.need("can_list")
-        self.need_encoding("gzip")
         store.writer.put("comp", PAYLOAD, compress="gzip")
         assert list(store.reader.list("comp")) == ["comp"]
 
+    @requires("can_list")
     def test_subtree_size(self, store: Store) -> None:
         self._seed_listing(store)
         cf = store.reader
@@ -426,6 +453,7 @@ class StorageContract:
         assert cf.subtree_size("bigarray/") == {"N": 3, "num_bytes": 6}
         assert cf.subtree_size(["bigarray/", "other/"]) == {"N": 4, "num_bytes": 8}
 
+    @requires("can_list")
     def test_isdir(self, store: Store) -> None:
         self._seed_listing(store)
         cf = store.reader
@@ -435,8 +463,8 @@ class StorageContract:
         assert not cf.isdir("nodir/")  # ending in '/' is no shortcut to True
 
     # -- transfers ---------------------------------------------------------------------------------
+    @requires("can_list")
     def test_transfer_to_another_store(self, store: Store, tmp_path: Any) -> None:
-        self.need("can_list")
         files = {"t/a": b"A" * 100, "t/b": b"B", "c": PAYLOAD}
         self.seed(store, files)
         dest = CloudFiles(f"file://{tmp_path}/dest")
@@ -447,8 +475,8 @@ class StorageContract:
         store.reader.transfer_to(mem, paths=["c", ("t/a", "renamed")])
         assert mem.get(["c", "renamed"], return_dict=True) == {"c": PAYLOAD, "renamed": b"A" * 100}
 
+    @requires(encoding="gzip")
     def test_transfer_encodings(self, store: Store, tmp_path: Any) -> None:
-        self.need_encoding("gzip")
         store.writer.put("g", PAYLOAD, compress="gzip")
         keep = CloudFiles(f"file://{tmp_path}/keep")
         keep.transfer_from(store.reader, paths=["g"])
@@ -462,8 +490,8 @@ class StorageContract:
         store.reader.transfer_to(plain, paths=["missing"], allow_missing=True)
         assert plain.get("missing") == b""
 
+    @requires("can_write")
     def test_transfer_into_reader(self, store: Store) -> None:
-        self.need("can_write")
         src = CloudFiles(f"mem://transfer-src-{id(self)}")
         src.puts([("a", b"1"), ("b", b"2")])
         store.reader.transfer_from(src)
@@ -477,8 +505,8 @@ class StorageContract:
         assert cf["k", 2:4] == b"23"
         assert cf["k", 5:] == b"56789"
 
+    @requires("can_list")
     def test_getitem_slices(self, store: Store) -> None:
-        self.need("can_list")
         files = {f"s{i}": bytes([i]) for i in range(6)}
         self.seed(store, files)
         cf = store.reader
@@ -486,8 +514,8 @@ class StorageContract:
         assert len(cf[1:4]) == 3
         assert len(cf[::2]) == 3
 
+    @requires("can_write")
     def test_setitem_delitem(self, store: Store) -> None:
-        self.need("can_write")
         cf = store.reader
         cf["w"] = b"written"
         assert cf["w"] == b"written"
@@ -513,3 +541,4 @@ class StorageContract:
             cf.puts([("pc", b"3")], progress=True)
             cf.delete(["pc"], progress=True)
             assert capsys.readouterr().err.count("1/1") >= 2
+
