@@ -9,5 +9,8 @@ bash ci/install.sh
 export AWS_EC2_METADATA_DISABLED=true NO_GCE_CHECK=True
 
 echo "== ruff"; .venv/bin/ruff check cloudfiles tests bench
-echo "== mypy"; .venv/bin/mypy cloudfiles
+echo "== mypy --strict"; .venv/bin/mypy --strict cloudfiles
+# The .pyi stubs of the compiled modules must match what Cython actually built.
+echo "== stubtest"; .venv/bin/python -m mypy.stubtest --mypy-config-file pyproject.toml \
+  --allowlist ci/stubtest-allowlist.txt cloudfiles._gzip cloudfiles._brotli cloudfiles._zstd cloudfiles._sink
 echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

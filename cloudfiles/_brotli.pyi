@@ -1,6 +1,6 @@
 """Type stubs for the compiled `cloudfiles._brotli` extension: brotli (RFC 7932) on libbrotlienc/libbrotlidec."""
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, Self, disjoint_base
 
 DEFAULT_LEVEL: int
 MIN_LEVEL: int
@@ -15,10 +15,11 @@ def compress(data: Buffer, level: int | None = None, *, window: int | None = Non
 def decompress(data: Buffer, *, max_size: int | None = ...) -> bytes:
     """Decompress a whole brotli stream; raises DecompressionError / DecompressedSizeError."""
 
+@disjoint_base
 class Decompressor:
     """Incremental brotli decoder; one instance must not be shared between threads."""
 
-    def __init__(self, *, max_size: int | None = ...) -> None: ...
+    def __new__(cls, *, max_size: int | None = ...) -> Self: ...
     @property
     def eof(self) -> bool: ...
     @property

@@ -1,6 +1,6 @@
 """Type stubs for the compiled `cloudfiles._gzip` extension: gzip (RFC 1952): libdeflate for whole buffers, zlib inflate for streams."""
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, Self, disjoint_base
 
 DEFAULT_LEVEL: int
 MIN_LEVEL: int
@@ -15,10 +15,11 @@ def compress(data: Buffer, level: int | None = None) -> bytes:
 def decompress(data: Buffer, *, max_size: int | None = ...) -> bytes:
     """Decompress a whole gzip stream; raises DecompressionError / DecompressedSizeError."""
 
+@disjoint_base
 class Decompressor:
     """Incremental gzip decoder; one instance must not be shared between threads."""
 
-    def __init__(self, *, max_size: int | None = ...) -> None: ...
+    def __new__(cls, *, max_size: int | None = ...) -> Self: ...
     @property
     def eof(self) -> bool: ...
     @property

@@ -1,6 +1,6 @@
 """Type stubs for the compiled `cloudfiles._zstd` extension: Zstandard (RFC 8878) on libzstd."""
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, Self, disjoint_base
 
 DEFAULT_LEVEL: int
 MIN_LEVEL: int
@@ -14,10 +14,11 @@ def compress(data: Buffer, level: int | None = None, *, checksum: bool = True) -
 def decompress(data: Buffer, *, max_size: int | None = ...) -> bytes:
     """Decompress a whole zstd stream; raises DecompressionError / DecompressedSizeError."""
 
+@disjoint_base
 class Decompressor:
     """Incremental zstd decoder; one instance must not be shared between threads."""
 
-    def __init__(self, *, max_size: int | None = ...) -> None: ...
+    def __new__(cls, *, max_size: int | None = ...) -> Self: ...
     @property
     def eof(self) -> bool: ...
     @property

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import pycurl
@@ -358,7 +358,7 @@ class Engine:
             size = t.request.body_size
             if size is None:
                 size = os.fstat(fh.fileno()).st_size - t.file_pos if _has_fileno(fh) else _remaining(fh)
-            reader = fh.read
+            reader: Callable[[int], bytes] = fh.read
         else:
             if t.source is None:
                 t.source = BufferSource(body)

