@@ -90,6 +90,18 @@ def _to_bytes(content: Any) -> Any:
     return content  # Python objects stored raw on mem://
 
 
+def _writable_view(out: Any) -> memoryview:
+    """A flat byte view of a caller's output buffer (no copy); TypeError when it cannot be written."""
+    if out is None:
+        raise TypeError("get_into needs an output buffer (out=)")
+    view = memoryview(out)
+    if view.readonly:
+        raise TypeError(f"the output buffer ({type(out).__name__}) is read-only")
+    if not view.c_contiguous:
+        raise TypeError(f"the output buffer ({type(out).__name__}) is not C-contiguous")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
 def _nbytes(content: Any) -> int:
     if isinstance(content, (bytes, bytearray)):
         return len(content)
@@ -550,6 +562,58 @@ class CloudFiles:
         if raise_errors and res["error"] is not None:
             raise res["error"]
         return res
+
+    def get_into(
+        self,
+        paths: str | dict[str, Any] | Iterable[dict[str, Any]],
+        out: Any = None,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        raw: bool = False,
+        part_size: int | None = None,
+    ) -> Any:
+        """Download into caller-owned buffers: numpy arrays, bytearrays, writable memoryviews, mmaps.
+
+        Scalar form: ``get_into("key", arr)`` fills ``arr`` with the whole object,
+        ``get_into("key", arr, start=0, end=4096)`` with a byte range (``end`` exclusive, as in
+        :meth:`get`). Batch form: ``get_into([{"path", "out", "start", "end"}, ...])``, fetched as one
+        batch like :meth:`get`.
+
+        The decoded bytes (``raw=True``: as stored) are copied once into ``out``, which must be a
+        writable, C-contiguous buffer at least that long; a shorter object fills only its prefix.
+
+        Returns: bytes written (scalar), or a list of them in input order. Raises FileNotFoundError for
+        a missing object and ValueError when an object does not fit its buffer (that buffer is left
+        untouched).
+        """
+        if isinstance(paths, (str, dict)):
+            if isinstance(paths, str):
+                item = {"path": paths, "start": start, "end": end, "out": out}
+            else:
+                item = {"start": start, "end": end, "out": out, **paths}
+            return self.get_into([item], raw=raw, part_size=part_size)[0]
+        specs = builtins.list(paths)
+        views = [_writable_view(spec.get("out")) for spec in specs]
+        requests = [
+            {"path": spec["path"], "start": spec.get("start"), "end": spec.get("end"), "tags": i}
+            for i, spec in enumerate(specs)
+        ]
+        written = [0] * len(specs)
+        for res in self.get(requests, raw=raw, part_size=part_size, parallel=1):
+            i = res["tags"]
+            content = res["content"]
+            if content is None:
+                raise FileNotFoundError(f"{self.abspath(res['path'])} does not exist")
+            view = views[i]
+            n = len(content)
+            if n > view.nbytes:
+                raise ValueError(
+                    f"{res['path']}: {n} bytes do not fit the {view.nbytes}-byte buffer given as out"
+                )
+            view[:n] = content
+            written[i] = n
+        return written
 
     def get_json(self, paths: GetPathType, total: int | None = None) -> Any:
         """Download and decode JSON files. Multiple results are returned **in input order**.
@@ -1408,6 +1472,8 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
     content = spec["content"]
     if isinstance(content, str):
         content = content.encode("utf8")
+    elif not isinstance(content, (bytes, bytearray)) and not hasattr(content, "read"):
+        content = _contiguous(content)
     if not raw and encoding is not None:
         if hasattr(content, "read"):
             content = content.read()
@@ -1421,6 +1487,16 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
         cache_control=pick("cache_control"),
         storage_class=pick("storage_class"),
     )
+
+
+def _contiguous(content: Any) -> Any:
+    """Buffer-protocol content (numpy arrays...) as-is when C-contiguous (sent without a copy); a strided
+    view is copied once into bytes, the only way to send it as one body."""
+    try:
+        view = memoryview(content)
+    except TypeError:
+        return content  # a Python object stored raw on mem://
+    return content if view.c_contiguous else view.tobytes()
 
 
 def _jsonify_item(spec: dict[str, Any]) -> dict[str, Any]:

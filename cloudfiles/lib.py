@@ -339,6 +339,7 @@ def validate_s3_multipart_etag(content: Any, etag: str, part_size: int | None = 
 
 _CRC32C_POLY = 0x82F63B78  # reflected form of 0x1EDC6F41
 _MASK32 = 0xFFFFFFFF
+_CRC_SLICE = 1 << 20
 
 # Which implementation ``crc32c`` uses: "google_crc32c", "crc32c" or "numpy".
 CRC32C_BACKEND: str
@@ -348,7 +349,14 @@ try:  # pragma: no cover - depends on the environment
     import google_crc32c as _google_crc32c
 
     def _google_extend(data: Any, crc: int) -> int:
-        return int(_google_crc32c.extend(crc, bytes(data) if not isinstance(data, bytes) else data))
+        if isinstance(data, bytes):
+            return int(_google_crc32c.extend(crc, data))
+        # google_crc32c takes only bytes: feed other buffers (numpy arrays, bytearrays, memoryviews) in
+        # 1 MiB slices, so checksumming a large array never copies all of it at once.
+        view = memoryview(data).cast("B")
+        for pos in range(0, view.nbytes, _CRC_SLICE):
+            crc = _google_crc32c.extend(crc, view[pos : pos + _CRC_SLICE].tobytes())
+        return int(crc)
 
     _native_crc32c = _google_extend
     CRC32C_BACKEND = "google_crc32c"
