@@ -71,12 +71,23 @@ def _read_lines(filename: str) -> Iterator[str]:
 @click.option("--progress", is_flag=True, help="Show a progress bar (on stderr).")
 @click.option("--lease-msec", default=0, show_default=True, help="How long a process reserves a block (for several processes).")
 @click.option("-b", "--block-size", default=200, show_default=True, help="Files per block.")
-def xfer_execute(db: str, progress: bool, lease_msec: int, block_size: int) -> None:
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run the job on a dask.distributed cluster (scheduler address); needs cloudfiles[dask].")
+def xfer_execute(db: str, progress: bool, lease_msec: int, block_size: int, dask_address: str | None) -> None:
     """(2) Copy what is left in the job; deletes the database once every file is done."""
     from ..resumable import ResumableTransfer
 
     if not os.path.exists(db):
         raise CLIError(f"{db}: No such file or directory")
+    if dask_address:
+        from ..distributed import execute_resumable
+
+        report = execute_resumable(db, address=dask_address, progress=progress)
+        for key, error in sorted(report.errors.items()):
+            click.echo(f"cloudfiles: xfer: {key}: {error}", err=True)
+        if report.errors:
+            raise click.exceptions.Exit(1)
+        return
     rt = ResumableTransfer(db, lease_msec)
     try:
         rt.execute(progress=progress, block_size=block_size)

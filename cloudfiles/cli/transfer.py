@@ -172,10 +172,12 @@ def _charts(recordings: list[TransmissionMonitor], flight_time: bool, io_rate: b
 @click.option("--io-rate", is_flag=True, help="Save a chart of the estimated transfer rate (needs matplotlib).")
 @click.option("--machine-io-rate", is_flag=True, help="Save a chart of the machine's measured network rate.")
 @click.option("--machine-io-rate-buffer-sec", default=600, show_default=True, help="Seconds of samples kept.")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Run the copy on a dask.distributed cluster (scheduler address); needs cloudfiles[dask].")
 def cp(
     sources: tuple[str, ...], destination: str, recursive: bool, compression: str, progress: bool,
     block_size: int, part_bytes: int, no_sign_request: bool, resumable: bool, flight_time: bool,
-    io_rate: bool, machine_io_rate: bool, machine_io_rate_buffer_sec: int,
+    io_rate: bool, machine_io_rate: bool, machine_io_rate_buffer_sec: int, dask_address: str | None,
 ) -> None:
     """Copy SOURCES to DESTINATION.
 
@@ -216,7 +218,10 @@ def cp(
                 plan = planner.plan(locate(arg, no_sign_request=no_sign_request))
                 plans = [plan] if plan is not None else []
             for plan in plans:
-                run_transfer(plan.src, plan.dest, plan.pairs, opts)
+                if dask_address:
+                    _dask_transfer(plan, opts, dask_address, state)
+                else:
+                    run_transfer(plan.src, plan.dest, plan.pairs, opts)
 
     if sampler is not None:
         sampler.stop_sampling()
@@ -225,6 +230,19 @@ def cp(
         click.echo(f"Saved chart: {filename}", err=True)
     _charts(opts.recordings, flight_time, io_rate)
     state.finish()
+
+
+def _dask_transfer(plan: _Plan, opts: TransferOptions, address: str, state: State) -> None:
+    """``cp --dask``: the plan's keys sharded over a cluster; failed keys are reported, not fatal."""
+    from ..distributed import transfer
+
+    report = transfer(
+        plan.src.path(), plan.dest.path(), plan.pairs, address=address, src_options=dict(plan.src.options),
+        dest_options={**dict(plan.dest.options), "composite_upload_threshold": int(opts.part_bytes)},
+        reencode=opts.reencode, block_size=max(1, int(opts.block_size)), progress=opts.bar,
+    )
+    for key, error in sorted(report.errors.items()):
+        state.warn(f"{plan.src.path(key)}: {error}")
 
 
 def _cp_to_stdout(sources: Sequence[str], recursive: bool, state: State, no_sign_request: bool) -> None:
