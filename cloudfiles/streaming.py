@@ -110,7 +110,9 @@ class RangedReader(io.RawIOBase):
             raise FileNotFoundError(f"{path} does not exist in the source")
         md5, crc = expected_hashes(head)
         reader = cls(iface, path, int(head["Content-Length"] or 0), md5=md5, crc32c=crc, **kwargs)
-        reader._fill(0)
+        # One part alone first: it tells the encoding, and an interface that learns how its server
+        # reports encodings on a first response (gs) does so before several large bodies are in flight.
+        reader._fill(0, count=1)
         return reader
 
     # -- io.RawIOBase ------------------------------------------------------------------------------
@@ -158,12 +160,13 @@ class RangedReader(io.RawIOBase):
         return data
 
     # -- internals ---------------------------------------------------------------------------------
-    def _fill(self, index: int) -> None:
+    def _fill(self, index: int, count: int | None = None) -> None:
         """Fetch parts ``index .. index + ahead - 1`` (those not held yet) in one engine batch."""
         for stale in [i for i in self._parts if i < index]:
             del self._parts[stale]
         last = -(-self.size // self.part_size)
-        wanted = [i for i in range(index, min(last, index + self.ahead)) if i not in self._parts]
+        stop = min(last, index + (self.ahead if count is None else count))
+        wanted = [i for i in range(index, stop) if i not in self._parts]
         items = [
             GetItem(self.path, i * self.part_size, min(self.size, (i + 1) * self.part_size), tags=i) for i in wanted
         ]
