@@ -1012,7 +1012,6 @@ class CloudFiles:
         Returns a :class:`TransmissionMonitor` of the downloads and uploads.
         """
         src = self._derive(cf_src) if isinstance(cf_src, str) else cf_src
-        sized = paths is None
         if paths is None:
             paths = ((name, name, size) for name, size in src.list(size=True))
         items = toiter(paths)
@@ -1037,7 +1036,8 @@ class CloudFiles:
             )
             for block in sip(items, block_size):
                 triples = (_transfer_pair(p) for p in block)
-                blocks.copy(list(plan_sizes(src.interface, triples, known=sized)))
+                # mem:// objects are never streamed, so their sizes are not worth a lookup.
+                blocks.copy(list(plan_sizes(src.interface, triples, lookup=src.protocol != "mem")))
                 bar.update(len(block))
         return TransmissionMonitor.merge(blocks.recordings)
 

@@ -208,19 +208,19 @@ class RangedReader(io.RawIOBase):
             raise CRC32CIntegrityError(f"crc32c mismatch for {self.path}: server {self._want_crc} ; client {self._crc}")
 
 
-def plan_sizes(src: StorageInterface, pairs: Iterable[tuple[str, str, int | None]], known: bool) -> Iterator[Planned]:
-    """Attach stored sizes: given ones are trusted; otherwise looked up in one batch (stat or HEAD)."""
+def plan_sizes(
+    src: StorageInterface, pairs: Iterable[tuple[str, str, int | None]], lookup: bool
+) -> Iterator[Planned]:
+    """Attach stored sizes: given ones are trusted; with ``lookup`` the others are asked for in one
+    batch (stat or HEAD), so a large object is streamed even when its size was not given."""
     block = list(pairs)
-    if known or all(size is not None for _s, _d, size in block):
-        for s, d, size in block:
-            yield Planned(s, d, size)
-        return
-    unknown = [s for s, _d, size in block if size is None]
+    unknown = [s for s, _d, size in block if size is None] if lookup else []
     sizes: dict[str, int | None] = {}
-    for name, size, error in src.size_files(unknown):
-        if error is not None:
-            raise error
-        sizes[name] = size
+    if unknown:
+        for name, size, error in src.size_files(unknown):
+            if error is not None:
+                raise error
+            sizes[name] = size
     for s, d, size in block:
         yield Planned(s, d, size if size is not None else sizes.get(s))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -180,3 +181,20 @@ def test_large_object_streams_through_the_cli(env: None, tmp_path: Path) -> None
     run("cp", f"{gsd}/big.bin", str(tmp_path / "back.bin"))
     assert (tmp_path / "back.bin").read_bytes() == big
     assert not [p for p in os.listdir(tmp_path) if p.endswith((".part", ".cftmp"))]
+
+
+def test_cp_resumable_http_download(nginx: Any, tmp_path: Path) -> None:
+    """--resumable: a .part left by an earlier run for the same object version is completed, not redone."""
+    d = f"clis{next(_counter)}"
+    data = os.urandom(300_000)
+    CloudFiles(f"file://{nginx.root}/{d}").put("blob", data)
+    url = f"{nginx.url}/{d}/blob"
+    run("cp", "--resumable", url, str(tmp_path / "first"))
+    assert (tmp_path / "first").read_bytes() == data
+    etag = CloudFiles(f"{nginx.url}/{d}").head("blob")["ETag"]
+    (tmp_path / "second.part").write_bytes(data[:100_000])
+    (tmp_path / "second.part.json").write_text(
+        json.dumps({"url": url, "validator": etag, "size": len(data)}))
+    run("cp", "--resumable", url, str(tmp_path / "second"))
+    assert (tmp_path / "second").read_bytes() == data
+    assert sorted(os.listdir(tmp_path)) == ["first", "second"]

@@ -316,3 +316,15 @@ def test_resumable_download_from_nginx(nginx: Any, tmp_path: Path, monkeypatch: 
     src.transfer_to(CloudFiles(f"file://{out}"), ["blob"], resumable=True)
     assert (out / "blob").read_bytes() == data
     assert sorted(os.listdir(out)) == ["blob"]
+
+
+def test_large_http_object_streams_to_s3(seaweed: SeaweedFS, nginx: Any) -> None:
+    """nginx lists no sizes: they are looked up, and the large object still moves in ranges."""
+    d = f"web{next(_counter)}"
+    CloudFiles(f"file://{nginx.root}/{d}").puts([("big.bin", BIG), ("small", b"s")])
+    src = CloudFiles(f"{nginx.url}/{d}")
+    ranges = spy_ranges(src)
+    dest = s3(seaweed)
+    dest.transfer_from(src)  # paths=None: the listing
+    assert dest.get("big.bin") == BIG and dest.get("small") == b"s"
+    assert_streamed([r for r in ranges if r != (None, None)], len(BIG))
