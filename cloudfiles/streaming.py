@@ -18,6 +18,9 @@ import contextlib
 import hashlib
 import io
 import os
+import queue
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +71,9 @@ def expected_hashes(head: dict[str, Any] | None) -> tuple[str | None, int | None
 class RangedReader(io.RawIOBase):
     """A read-only, seekable file over one stored object, fetched as ranged GETs.
 
-    ``read`` serves bytes from up to ``ahead`` parts of ``part_size`` fetched concurrently; parts behind
-    the read position are dropped, so memory stays at ``ahead * part_size`` whatever the object's size.
+    A thread fetches the parts after the read position, ``ahead`` at a time concurrently, and hands
+    them over through a queue of ``ahead`` parts, so the network keeps busy while the consumer writes.
+    Parts are dropped once read: memory stays near ``2 * ahead * part_size`` whatever the object's size.
     Reading the object front to back checks the stated MD5/CRC32C at the last byte.
     """
 
@@ -98,6 +102,7 @@ class RangedReader(io.RawIOBase):
         self._crc: int | None = 0 if crc32c is not None else None
         self._want_crc = crc32c
         self._hashed = 0  # bytes hashed so far (only while reads are sequential)
+        self._prefetch: _Prefetch | None = None
 
     @classmethod
     def open(cls, iface: StorageInterface, path: str, **kwargs: Any) -> RangedReader:
@@ -148,7 +153,7 @@ class RangedReader(io.RawIOBase):
         while len(out) < n:
             index, within = divmod(self._pos, self.part_size)
             if index not in self._parts:
-                self._fill(index)
+                self._next_part(index)
             part = self._parts[index]
             take = part[within : within + n - len(out)]
             out += take
@@ -159,16 +164,40 @@ class RangedReader(io.RawIOBase):
         self._hash(self._pos - len(data), data)
         return data
 
+    def close(self) -> None:
+        self._stop_prefetch()
+        self._parts.clear()
+        super().close()
+
     # -- internals ---------------------------------------------------------------------------------
-    def _fill(self, index: int, count: int | None = None) -> None:
-        """Fetch parts ``index .. index + ahead - 1`` (those not held yet) in one engine batch."""
-        for stale in [i for i in self._parts if i < index]:
-            del self._parts[stale]
-        last = -(-self.size // self.part_size)
-        stop = min(last, index + (self.ahead if count is None else count))
-        wanted = [i for i in range(index, stop) if i not in self._parts]
+    def _next_part(self, index: int) -> None:
+        """Make part ``index`` available: from the prefetch thread when it is heading there, else by
+        (re)starting it at ``index`` (a seek elsewhere)."""
+        pre = self._prefetch
+        if pre is None or pre.next_index != index:
+            self._stop_prefetch()
+            pre = self._prefetch = _Prefetch(self, index)
+        got_index, data = pre.take()
+        self._parts[got_index] = data
+
+    def _stop_prefetch(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.stop()
+            self._prefetch = None
+
+    def _last_index(self) -> int:
+        return -(-self.size // self.part_size)
+
+    def _fill(self, index: int, count: int) -> None:
+        """Fetch parts ``index .. index + count - 1`` in this thread (one engine batch)."""
+        stop = min(self._last_index(), index + count)
+        for i, data in self._fetch(range(index, stop)):
+            self._parts[i] = data
+
+    def _fetch(self, indices: Iterable[int]) -> Iterator[tuple[int, bytes]]:
+        """``(index, bytes)`` of each part, in completion order, checked for its length."""
         items = [
-            GetItem(self.path, i * self.part_size, min(self.size, (i + 1) * self.part_size), tags=i) for i in wanted
+            GetItem(self.path, i * self.part_size, min(self.size, (i + 1) * self.part_size), tags=i) for i in indices
         ]
         for res in self.iface.get_files(items):
             if res.error is not None:
@@ -183,9 +212,7 @@ class RangedReader(io.RawIOBase):
                 )
             if res.item.tags == 0 or self.encoding is None:
                 self.encoding = res.encoding
-            self._parts[res.item.tags] = bytes(res.content)
-        if index < last and index not in self._parts:  # pragma: no cover - get_files yields every item
-            raise ObjectChangedError(f"{self.path}: part {index} was not returned")
+            yield res.item.tags, bytes(res.content)
 
     def _hash(self, offset: int, data: bytes) -> None:
         if offset != self._hashed or (self._md5 is None and self._crc is None):
@@ -206,6 +233,64 @@ class RangedReader(io.RawIOBase):
                 raise MD5IntegrityError(f"{self.path} failed its md5 check. server md5: {self._want_md5} computed md5: {got}")
         if self._crc is not None and self._want_crc is not None and self._crc != self._want_crc:
             raise CRC32CIntegrityError(f"crc32c mismatch for {self.path}: server {self._want_crc} ; client {self._crc}")
+
+
+class _Prefetch:
+    """The thread that fetches a reader's parts from ``index`` on, in order, into a bounded queue."""
+
+    def __init__(self, reader: RangedReader, index: int) -> None:
+        # A weak reference: a reader dropped without close() is collected, and its close() stops this.
+        self._reader = weakref.ref(reader)
+        self._ahead = reader.ahead
+        self._last = reader._last_index()
+        self.next_index = index
+        self._queue: queue.Queue[tuple[int, bytes] | BaseException] = queue.Queue(maxsize=self._ahead)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(index,), name="cloudfiles-prefetch", daemon=True)
+        self._thread.start()
+
+    def take(self) -> tuple[int, bytes]:
+        """The next part in order (raising what the fetch raised)."""
+        got = self._queue.get()
+        if isinstance(got, BaseException):
+            raise got
+        self.next_index = got[0] + 1
+        return got
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if threading.current_thread() is self._thread:
+            return  # the reader was collected in this thread: the loop ends on its own
+        while self._thread.is_alive():  # unblock a put waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _put(self, item: tuple[int, bytes] | BaseException) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, index: int) -> None:
+        last = self._last
+        try:
+            while index < last and not self._stopped.is_set():
+                stop = min(last, index + self._ahead)
+                reader = self._reader()
+                if reader is None:
+                    return
+                window = dict(reader._fetch(range(index, stop)))
+                del reader
+                for i in range(index, stop):
+                    if not self._put((i, window.pop(i))):
+                        return
+                index = stop
+        except BaseException as err:  # handed to the reader, which raises it in its own thread
+            self._put(err)
 
 
 def plan_sizes(

@@ -328,3 +328,20 @@ def test_large_http_object_streams_to_s3(seaweed: SeaweedFS, nginx: Any) -> None
     dest.transfer_from(src)  # paths=None: the listing
     assert dest.get("big.bin") == BIG and dest.get("small") == b"s"
     assert_streamed([r for r in ranges if r != (None, None)], len(BIG))
+
+
+def test_reader_seeks_and_reads_any_range(seaweed: SeaweedFS) -> None:
+    src = s3(seaweed)
+    src.put("big", BIG)
+    with streaming.RangedReader.open(src.interface, "big") as reader:
+        assert reader.seek(0, os.SEEK_END) == len(BIG)
+        reader.seek(len(BIG) - 1000)
+        assert reader.read(5000) == BIG[-1000:]  # clipped at the end
+        reader.seek(300_000)
+        assert reader.read(700_000) == BIG[300_000:1_000_000]  # across parts, prefetch restarted
+        reader.seek(10)
+        assert reader.read(10) == BIG[10:20]  # backwards
+        assert reader.read(0) == b""
+        buf = bytearray(100)
+        reader.seek(2 * MiB)
+        assert reader.readinto(buf) == 100 and bytes(buf) == BIG[2 * MiB : 2 * MiB + 100]
