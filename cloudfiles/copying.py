@@ -59,8 +59,11 @@ class BlockCopier:
 
     def copy(self, block: list[Planned]) -> None:
         """Copy one block: small objects pipelined in one pass, then the large ones streamed."""
-        large = [p for p in block if self._streamable and p.size is not None and p.size > self.threshold]
-        small = [p for p in block if p not in large] if large else block
+        small: list[Planned] = []
+        large: list[Planned] = []
+        for p in block:
+            big = self._streamable and p.size is not None and p.size > self.threshold
+            (large if big else small).append(p)
         if small:
             handles: list[Any] = []
             try:
