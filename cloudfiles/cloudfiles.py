@@ -34,6 +34,7 @@ from typing import Any, Union, cast
 import orjson
 
 from . import codecpool, compression, paths
+from .copying import BlockCopier
 from .exceptions import CRC32CIntegrityError, IntegrityError, MD5IntegrityError, UnsupportedProtocolError
 from .interfaces import get_interface_class
 from .interfaces.base import (
@@ -46,6 +47,7 @@ from .interfaces.base import (
 from .interfaces.file import FileInterface
 from .lib import jsonify, sip, toiter
 from .monitoring import IOEnum, TransmissionMonitor
+from .streaming import plan_sizes
 
 GetPathType = Union[str, dict[str, Any], Iterable[Any]]  # noqa: UP007 (a runtime alias)
 PutType = Any
@@ -1065,53 +1067,59 @@ class CloudFiles:
 
         paths: None (everything ``cf_src`` lists), or an iterable of names, ``(src, dest)`` tuples or
           ``{'path', 'dest_path'}`` dicts.
-        block_size: files held in memory at once.
+        block_size: objects per block (small ones pipelined, large ones streamed in ranges).
         reencode: None keeps the stored encoding; False or '' stores decompressed; a codec name
           re-encodes.
         allow_missing: write an empty object for a missing source instead of raising FileNotFoundError.
-        resumable: accepted for compatibility; the block copy always restarts whole files.
+        resumable: http(s) -> file downloads go to ``name.part`` and resume from it (Range + If-Range).
 
         Returns a :class:`TransmissionMonitor` of the downloads and uploads.
         """
         src = self._derive(cf_src) if isinstance(cf_src, str) else cf_src
         if paths is None:
-            paths = src.list()
+            paths = ((name, name, size) for name, size in src.list(size=True))
         items = toiter(paths)
         total = totalfn(items, None)
         target = None if reencode is None else _normalize_compress(reencode)
-        recordings: list[TransmissionMonitor] = []
         copier = self._server_copier(src) if reencode is None and content_type is None else None
         with self._bar(progress, total, "Transferring") as bar:
             if copier is not None:
                 for block in sip(items, block_size):
-                    pairs = [_transfer_pair(p) for p in block]
-                    missing = []
-                    for name, found, error in copier(pairs):
-                        if error is not None:
-                            raise error
-                        if not found:
-                            missing.append(name)
-                    if missing and not allow_missing:
-                        raise FileNotFoundError(f"{src.abspath(missing[0])} does not exist in the source")
-                    dests = dict(pairs)
-                    if missing:
-                        self.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
-                    bar.update(len(pairs))
+                    self._server_copy_block(src, copier, [_transfer_pair(p)[:2] for p in block], allow_missing)
+                    bar.update(len(block))
                 return TransmissionMonitor(IOEnum.TX)
+            if resumable and src.protocol in ("http", "https") and self.protocol == "file":
+                from .download import download_files
+
+                download_files(src.interface, self.interface, (_transfer_pair(p)[:2] for p in items),
+                               allow_missing=allow_missing, bar=bar)
+                return TransmissionMonitor(IOEnum.RX)
+            blocks = BlockCopier(
+                src, self, reencode=reencode is not None, target=target, content_type=content_type,
+                allow_missing=allow_missing,
+            )
             for block in sip(items, block_size):
-                pairs = [_transfer_pair(p) for p in block]
-                got, rx = src.get(
-                    [{"path": s, "tags": d} for s, d in pairs],
-                    raw=True, progress=False, parallel=1, return_recording=True,
-                )
-                uploads = [
-                    self._transfer_item(res, reencode is not None, target, content_type, allow_missing)
-                    for res in got
-                ]
-                _count, tx = self.puts(uploads, raw=True, progress=False, parallel=1, return_recording=True)
-                recordings += [rx, tx]
-                bar.update(len(pairs))
-        return TransmissionMonitor.merge(recordings) if recordings else TransmissionMonitor(IOEnum.TX)
+                triples = (_transfer_pair(p) for p in block)
+                # mem:// objects are never streamed, so their sizes are not worth a lookup.
+                blocks.copy(list(plan_sizes(src.interface, triples, lookup=src.protocol != "mem")))
+                bar.update(len(block))
+        return TransmissionMonitor.merge(blocks.recordings)
+
+    def _server_copy_block(
+        self, src: CloudFiles, copier: Callable[[builtins.list[tuple[str, str]]], Iterator[Any]],
+        pairs: builtins.list[tuple[str, str]], allow_missing: bool,
+    ) -> None:
+        missing = []
+        for name, found, error in copier(pairs):
+            if error is not None:
+                raise error
+            if not found:
+                missing.append(name)
+        if missing and not allow_missing:
+            raise FileNotFoundError(f"{src.abspath(missing[0])} does not exist in the source")
+        dests = dict(pairs)
+        if missing:
+            self.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
 
     def _server_copier(
         self, src: CloudFiles
@@ -1140,24 +1148,6 @@ class CloudFiles:
             return lambda pairs: gs_copy(pairs, di)
         return None
 
-    def _transfer_item(
-        self, res: dict[str, Any], reencode: bool, target: str | None, content_type: str | None,
-        allow_missing: bool,
-    ) -> dict[str, Any]:
-        content, encoding = res["content"], res["compress"]
-        if content is None:
-            if not allow_missing:
-                raise FileNotFoundError(f"{res['path']} does not exist in the source")
-            content, encoding = b"", None
-        elif reencode and encoding != target:
-            content = compression.decompress(content, encoding, filename=res["path"]) if encoding else content
-            content = compression.compress(content, method=target) if target else content
-            encoding = target
-        dest = res["tags"]
-        if self._path.protocol != "file" and os.sep != "/":
-            dest = dest.replace(os.sep, "/")
-        return {"path": dest, "content": content, "compress": encoding, "content_type": content_type}
-
     def move(self, src: str, dest: str) -> None:
         """Move one file to ``dest``, a full cloudpath on any service."""
         dest = paths.normalize(dest)
@@ -1184,7 +1174,7 @@ class CloudFiles:
             src_iface, dest_iface = self.interface, dest.interface
             if isinstance(src_iface, FileInterface) and isinstance(dest_iface, FileInterface):
                 for item in items:
-                    src_key, dest_key = _transfer_pair(item)
+                    src_key, dest_key, _size = _transfer_pair(item)
                     if not src_iface.move_to(dest_iface, src_key, dest_key):
                         raise FileNotFoundError(f"{self.abspath(src_key)} does not exist")
                     bar.update(1)
@@ -1192,7 +1182,7 @@ class CloudFiles:
             for block in sip(items, block_size):
                 pairs = [_transfer_pair(p) for p in block]
                 self.transfer_to(dest, pairs, block_size=block_size, progress=False)
-                self.delete([s for s, _d in pairs], progress=False, parallel=1)
+                self.delete([pair[0] for pair in pairs], progress=False, parallel=1)
                 bar.update(len(pairs))
 
     # -- path helpers ------------------------------------------------------------------------------
@@ -1505,13 +1495,14 @@ def _jsonify_item(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _transfer_pair(item: Any) -> tuple[str, str]:
+def _transfer_pair(item: Any) -> tuple[str, str, int | None]:
+    """``(source name, destination name, stored size or None)`` of one transfer path item."""
     if isinstance(item, str):
-        return item, item
+        return item, item, None
     if isinstance(item, dict):
-        return item["path"], item.get("dest_path") or item["path"]
-    if isinstance(item, (tuple, builtins.list)) and len(item) == 2:
-        return item[0], item[1]
+        return item["path"], item.get("dest_path") or item["path"], item.get("size")
+    if isinstance(item, (tuple, builtins.list)) and len(item) in (2, 3):
+        return item[0], item[1], (item[2] if len(item) == 3 else None)
     raise TypeError(f"a transfer path is a str, (src, dest) or {{'path', 'dest_path'}}; got {item!r}")
 
 

@@ -410,9 +410,11 @@ class TransferOptions:
 
 
 def run_transfer(
-    src: Loc, dest: Loc, pairs: Iterable[tuple[str, str]], opts: TransferOptions, *, move: bool = False
+    src: Loc, dest: Loc, pairs: Iterable[tuple[str, str] | tuple[str, str, int | None]], opts: TransferOptions,
+    *, move: bool = False,
 ) -> None:
-    """Copy (or move) ``pairs`` of ``(src name, dest name)`` from directory ``src`` to directory ``dest``."""
+    """Copy (or move) ``pairs`` of ``(src name, dest name[, stored size])`` from directory ``src`` to
+    directory ``dest``."""
     job = {
         "src": src.path(),
         "dest": dest.path(),

@@ -65,7 +65,7 @@ class _Plan:
 
     src: Loc
     dest: Loc
-    pairs: Iterable[tuple[str, str]]
+    pairs: Iterable[tuple[str, str] | tuple[str, str, int | None]]
     whole_dir: bool = False  # src is a directory copied as a whole (mv may rename it)
 
 
@@ -105,7 +105,8 @@ class _Planner:
             dest = self._dest_dir_for_many()
             if dest is None:
                 return None
-            pairs = ((n, n) for n, _ in expand_glob(src, recursive=self.recursive))
+            # Sizes from the listing let the copy tell small objects from ones to stream, without HEADs.
+            pairs = ((n, n, size) for n, size in expand_glob(src, recursive=self.recursive, size=True))
             return _Plan(src.parent, dest, pairs)
         if is_dir(src):
             if not self.recursive and self.verb == "cp":
@@ -121,7 +122,7 @@ class _Planner:
             if src.contains(target):
                 self.state.warn(f"cannot {self.verb} {src.arg} into itself ({self.dest.arg})")
                 return None
-            pairs = ((n, n) for n, _ in list_dir(src))
+            pairs = ((n, n, size) for n, size in list_dir(src, size=True))
             return _Plan(src, target, pairs, whole_dir=True)
         if not exists(src):
             self.state.warn(f"{src.arg}: No such file or directory")
