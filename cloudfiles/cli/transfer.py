@@ -237,8 +237,9 @@ def _dask_transfer(plan: _Plan, opts: TransferOptions, address: str, state: Stat
     """``cp --dask``: the plan's keys sharded over a cluster; failed keys are reported, not fatal."""
     from ..distributed import transfer
 
+    pairs = [(pair[0], pair[1]) for pair in plan.pairs]  # listing sizes are not shipped to the workers
     report = transfer(
-        plan.src.path(), plan.dest.path(), plan.pairs, address=address, src_options=dict(plan.src.options),
+        plan.src.path(), plan.dest.path(), pairs, address=address, src_options=dict(plan.src.options),
         dest_options={**dict(plan.dest.options), "composite_upload_threshold": int(opts.part_bytes)},
         reencode=opts.reencode, block_size=max(1, int(opts.block_size)), progress=opts.bar,
     )
