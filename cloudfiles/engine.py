@@ -179,17 +179,41 @@ def _transport_error(code: int, message: str, url: str) -> TransportError:
     return cls(f"curl error {code}: {message}", url=url, curl_code=code)
 
 
+_POLL_REMOVE = pycurl.POLL_REMOVE
+# libcurl's POLL_IN (1), POLL_OUT (2), POLL_INOUT (3) -> epoll event mask
+_EPOLL_MASKS = (0, select.EPOLLIN, select.EPOLLOUT, select.EPOLLIN | select.EPOLLOUT) if hasattr(select, "epoll") else ()
+
+
 class _EpollPoller:
-    """Socket readiness through epoll: no FD_SETSIZE limit."""
+    """Socket readiness through epoll: no FD_SETSIZE limit.
+
+    libcurl asks to stop watching a keep-alive socket when a transfer on it ends and to watch it again
+    when the next transfer reuses it, often one loop turn later. Unregistering and re-registering cost
+    two ``epoll_ctl`` calls per request, so a removal is deferred to the end of the *next* loop turn
+    (:meth:`flush`): a socket reused by then needs one ``EPOLL_CTL_MOD`` instead. A stray readiness
+    event for a socket libcurl has forgotten is harmless (``socket_action`` ignores unknown sockets).
+    """
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
         self._fds: set[int] = set()
+        #: fd -> loop turn of its deferred removal
+        self._pending: dict[int, int] = {}
+        self._turn = 0
 
-    def set(self, fd: int, read: bool, write: bool) -> None:
-        mask = (select.EPOLLIN if read else 0) | (select.EPOLLOUT if write else 0)
+    def on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
+        """libcurl's socket callback (M_SOCKETFUNCTION), called directly: one Python frame per call."""
+        if what == _POLL_REMOVE:
+            if fd in self._fds:
+                self._pending[fd] = self._turn
+            return
+        mask = _EPOLL_MASKS[what]
+        if self._pending:
+            self._pending.pop(fd, None)
         if fd in self._fds:
             try:
+                # Always MOD, even for an unchanged mask: if the fd was closed and its number reused,
+                # epoll dropped the old registration and MOD fails, so the new socket is registered.
                 self._epoll.modify(fd, mask)
                 return
             except FileNotFoundError:  # the fd was closed and reused behind our back
@@ -197,8 +221,15 @@ class _EpollPoller:
         self._epoll.register(fd, mask)
         self._fds.add(fd)
 
-    def remove(self, fd: int) -> None:
-        if fd in self._fds:
+    def flush(self) -> None:
+        """Unregister sockets whose removal was deferred in an earlier loop turn and not reclaimed."""
+        turn = self._turn
+        self._turn = turn + 1
+        if not self._pending:
+            return
+        stale = [fd for fd, marked in self._pending.items() if marked < turn]
+        for fd in stale:
+            del self._pending[fd]
             self._fds.discard(fd)
             try:
                 self._epoll.unregister(fd)
@@ -228,18 +259,19 @@ class _SelectorPoller:
     def __init__(self) -> None:
         self._sel = selectors.DefaultSelector()
 
-    def set(self, fd: int, read: bool, write: bool) -> None:
-        mask = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+    def on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
+        """libcurl's socket callback (M_SOCKETFUNCTION)."""
+        if what == _POLL_REMOVE:
+            try:
+                self._sel.unregister(fd)
+            except (KeyError, ValueError, OSError):
+                pass
+            return
+        mask = (selectors.EVENT_READ if what & 1 else 0) | (selectors.EVENT_WRITE if what & 2 else 0)
         try:
             self._sel.modify(fd, mask)
         except KeyError:
             self._sel.register(fd, mask)
-
-    def remove(self, fd: int) -> None:
-        try:
-            self._sel.unregister(fd)
-        except (KeyError, ValueError, OSError):
-            pass
 
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         out = []
@@ -251,6 +283,9 @@ class _SelectorPoller:
                 flags |= pycurl.CSELECT_OUT
             out.append((int(key.fd), flags))
         return out
+
+    def flush(self) -> None:
+        """Removals are immediate here."""
 
     def close(self) -> None:
         self._sel.close()
@@ -285,23 +320,13 @@ class Engine:
         )
         self._timer_deadline: float | None = None
         self._multi = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._free: list[pycurl.Curl] = []
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
 
     # -- libcurl callbacks -------------------------------------------------------------------------
-    def _on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
-        if what == pycurl.POLL_REMOVE:
-            self._poller.remove(fd)
-        else:
-            self._poller.set(
-                fd,
-                read=what in (pycurl.POLL_IN, pycurl.POLL_INOUT),
-                write=what in (pycurl.POLL_OUT, pycurl.POLL_INOUT),
-            )
-
     def _on_timer(self, ms: int) -> None:
         self._timer_deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
 
@@ -399,6 +424,7 @@ class Engine:
         if deadline is not None and time.monotonic() >= deadline:
             self._timer_deadline = None
             action(pycurl.SOCKET_TIMEOUT, 0)
+        self._poller.flush()
 
     def run(
         self,
