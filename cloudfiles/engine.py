@@ -323,6 +323,8 @@ class Engine:
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._free: list[pycurl.Curl] = []
+        #: handles left configured by a plain GET, with the timeouts they were configured for
+        self._configured: dict[pycurl.Curl, Timeout] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
 
@@ -336,13 +338,22 @@ class Engine:
         req = t.request
         sink = t.sink
         sink.reset()
-        c.setopt(pycurl.NOSIGNAL, 1)
+        method = req.method
+        plain_get = method == "GET" and t.split is None
+        if not plain_get or self._configured.get(c) is not timeout:
+            if c in self._configured:  # left configured by a GET with other timeouts
+                del self._configured[c]
+                c.reset()
+            c.setopt(pycurl.NOSIGNAL, 1)
+            c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
+            c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
+            c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
+            if timeout.total is not None:
+                c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
+            if plain_get:
+                c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
+                self._configured[c] = timeout
         c.setopt(pycurl.URL, req.url)
-        c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
-        c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
-        c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
-        if timeout.total is not None:
-            c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
         if t.range is not None:
@@ -350,7 +361,6 @@ class Engine:
             etag = _header_value(t.split.header_lines, b"etag") if t.split is not None else None
             if etag:
                 headers.append(f"If-Match: {etag}")
-        method = req.method
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
@@ -360,7 +370,8 @@ class Engine:
                     sink.split_threshold = self.split_threshold
                 if req.max_size >= 0:
                     sink.max_size = req.max_size
-                c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
+                if not plain_get:
+                    c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
             elif req.body is not None:
                 headers = headers + ["Expect:"]
                 self._set_body(c, t, method)
@@ -402,10 +413,14 @@ class Engine:
             if method != "POST":
                 c.setopt(pycurl.CUSTOMREQUEST, method)
 
-    def _release(self, c: pycurl.Curl) -> None:
+    def _release(self, c: pycurl.Curl, plain_get: bool = False) -> None:
         self._multi.remove_handle(c)
-        # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
-        c.reset()
+        if not plain_get:
+            # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
+            self._configured.pop(c, None)
+            c.reset()
+        # A plain GET handle keeps its options for the next GET (a reset and five setopts fewer per
+        # request); its sink drops the body when the transfer completes (_complete).
         self._free.append(c)
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -503,7 +518,7 @@ class Engine:
         done: list[Response],
     ) -> None:
         t = self._active.pop(c)
-        self._release(c)
+        self._release(c, t.request.method == "GET" and t.split is None)
         sink = t.sink
         req = t.request
         status = sink.status
@@ -551,6 +566,7 @@ class Engine:
             done.append(
                 Response(t.request, status, body, t.sink.header_lines, error, t.attempt, t.start, time.time())
             )
+            t.sink.reset()  # the handle may keep this sink: it must not keep the body alive
             return
         # A part of a split GET: the parent completes when its last part does.
         if split.error is None:
@@ -591,6 +607,7 @@ class Engine:
         for c in self._free:
             c.close()
         self._free.clear()
+        self._configured.clear()
         self._multi.close()
         self._poller.close()
 
