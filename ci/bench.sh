@@ -12,4 +12,6 @@ cd "$(dirname "$0")/.."
 # Never let a credential chain probe a cloud metadata address.
 export AWS_EC2_METADATA_DISABLED=true NO_GCE_CHECK=True
 bash ci/install.sh
+# uvloop makes the latency proxy cheap enough not to bound the latency cases (optional).
+.venv/bin/pip install -q uvloop || echo "ci/bench.sh: uvloop unavailable; the latency proxy uses asyncio"
 exec .venv/bin/python bench/suite.py "$@"

@@ -174,6 +174,18 @@ class _Transfer:
         self.range = byte_range
 
 
+def _reusable_kind(t: _Transfer) -> str | None:
+    """"GET" / "PUT" for requests whose handle options can be kept for the next of the same kind."""
+    if t.split is not None:
+        return None
+    method = t.request.method
+    if method == "GET":
+        return "GET"
+    if method == "PUT" and t.request.body is not None and not hasattr(t.request.body, "read"):
+        return "PUT"
+    return None
+
+
 def _transport_error(code: int, message: str, url: str) -> TransportError:
     cls = RequestTimeoutError if code in TIMEOUT_CURL_CODES else NetworkError
     return cls(f"curl error {code}: {message}", url=url, curl_code=code)
@@ -323,8 +335,8 @@ class Engine:
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._free: list[pycurl.Curl] = []
-        #: handles left configured by a plain GET, with the timeouts they were configured for
-        self._configured: dict[pycurl.Curl, Timeout] = {}
+        #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout they were set for)
+        self._configured: dict[pycurl.Curl, tuple[str, Timeout]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
 
@@ -339,9 +351,10 @@ class Engine:
         sink = t.sink
         sink.reset()
         method = req.method
-        plain_get = method == "GET" and t.split is None
-        if not plain_get or self._configured.get(c) is not timeout:
-            if c in self._configured:  # left configured by a GET with other timeouts
+        kind = _reusable_kind(t)
+        configured = kind is not None and self._configured.get(c) == (kind, timeout)
+        if not configured:
+            if c in self._configured:  # left configured by another kind of request (or other timeouts)
                 del self._configured[c]
                 c.reset()
             c.setopt(pycurl.NOSIGNAL, 1)
@@ -350,9 +363,8 @@ class Engine:
             c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
             if timeout.total is not None:
                 c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
-            if plain_get:
-                c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
-                self._configured[c] = timeout
+            if kind is not None:
+                self._configured[c] = (kind, timeout)
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
@@ -370,20 +382,24 @@ class Engine:
                     sink.split_threshold = self.split_threshold
                 if req.max_size >= 0:
                     sink.max_size = req.max_size
-                if not plain_get:
+                if not configured:
                     c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
             elif req.body is not None:
                 headers = headers + ["Expect:"]
-                self._set_body(c, t, method)
+                self._set_body(c, t, method, configured)
             elif method != "GET":
                 c.setopt(pycurl.CUSTOMREQUEST, method)
-        c.setopt(pycurl.HTTPHEADER, headers)
+        if headers:
+            c.setopt(pycurl.HTTPHEADER, headers)
+        elif configured:
+            # pycurl ignores an empty list: a kept handle must not send the previous request's headers.
+            c.unsetopt(pycurl.HTTPHEADER)
         t.attempt += 1
         t.start = time.time()
         self._active[c] = t
         self._multi.add_handle(c)
 
-    def _set_body(self, c: pycurl.Curl, t: _Transfer, method: str) -> None:
+    def _set_body(self, c: pycurl.Curl, t: _Transfer, method: str, configured: bool = False) -> None:
         body = t.request.body
         if hasattr(body, "read"):
             fh: IO[bytes] = body
@@ -402,10 +418,12 @@ class Engine:
                 t.source.rewind()
             size = t.source.size
             reader = t.source.read
-        c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
+        if not configured:
+            c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
         c.setopt(pycurl.READFUNCTION, reader)
         if method == "PUT":
-            c.setopt(pycurl.UPLOAD, 1)
+            if not configured:
+                c.setopt(pycurl.UPLOAD, 1)
             c.setopt(pycurl.INFILESIZE_LARGE, size)
         else:
             c.setopt(pycurl.POST, 1)
@@ -413,14 +431,16 @@ class Engine:
             if method != "POST":
                 c.setopt(pycurl.CUSTOMREQUEST, method)
 
-    def _release(self, c: pycurl.Curl, plain_get: bool = False) -> None:
+    def _release(self, c: pycurl.Curl, kind: str | None = None) -> None:
         self._multi.remove_handle(c)
-        if not plain_get:
+        if kind is None:
             # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
             self._configured.pop(c, None)
             c.reset()
-        # A plain GET handle keeps its options for the next GET (a reset and five setopts fewer per
-        # request); its sink drops the body when the transfer completes (_complete).
+        elif kind == "PUT":
+            c.unsetopt(pycurl.READFUNCTION)  # the body source: the caller's buffer must not stay alive
+        # A handle that ran a plain GET or buffer PUT keeps its options for the next request of that
+        # kind (a reset and 5-7 setopts fewer per request); its sink drops the body on completion.
         self._free.append(c)
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -518,7 +538,7 @@ class Engine:
         done: list[Response],
     ) -> None:
         t = self._active.pop(c)
-        self._release(c, t.request.method == "GET" and t.split is None)
+        self._release(c, _reusable_kind(t))
         sink = t.sink
         req = t.request
         status = sink.status
