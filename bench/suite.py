@@ -8,8 +8,9 @@ userspace latency proxy, plus file://), runs each client in a fresh process per 
 and peak RSS), samples the server processes' CPU around each run, and writes medians of ``--runs`` runs
 to ``bench/results/suite.{md,json,png}``.
 
-Slow peers (cloud-files) run the 10k cases on ``--peer-objects`` objects: per-object figures compare,
-and the table says how many objects each client moved. ``--smoke`` shrinks everything to seconds, to
+Slow peers (cloud-files, s5cmd) run the 10k cases on ``--peer-objects`` objects (the compressed cases on
+``--peer-compressed-objects``): per-object figures compare, and the table says how many objects each
+client moved. The latency proxy (``latency_proxy.py``) reports its CPU as server CPU. ``--smoke`` shrinks everything to seconds, to
 prove the suite runs (tests/bench); its figures mean nothing.
 """
 
@@ -256,7 +257,7 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
             if obp:
                 clients.append(Client(OBSTORE, obp, bench_s3.OBSTORE_SETUP, bench_s3.OBSTORE_BODY, bench_s3.OBSTORE_OPS))
             if s5p:
-                clients.append(Client(S5CMD, s5p, S5CMD_SETUP, S5CMD_BODY, S5CMD_PREP))
+                clients.append(Client(S5CMD, s5p, S5CMD_SETUP, S5CMD_BODY, S5CMD_PREP, n=peer_n))
             case = Case("s3 10k x 4 KiB", "SeaweedFS", bench_s3.OPS, small_n, 4096, 20, clients,
                         s3_consts(small_n, 4096, 20), weed_pids, lambda op, n: bench_s3.expected(op, n, 4096))
             results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
@@ -309,7 +310,7 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
                           "get": "_check = sum(len(r['content']) for r in cf.get(paths))"}
                 clients = [Client(OURS, ours, S3_CF, bodies, prep)]
                 if cfp:
-                    clients.append(Client(CLOUD_FILES, cfp, S3_CF, bodies, prep, n=min(cn, args.peer_objects)))
+                    clients.append(Client(CLOUD_FILES, cfp, S3_CF, bodies, prep, n=min(cn, args.peer_compressed_objects)))
                 case = Case(f"s3 {cn:,} x 64 KiB {codec}", "SeaweedFS", ("put", "get"), cn, csize, 20, clients,
                             s3_consts(cn, csize, 20), weed_pids,
                             lambda op, n: n * 65536 if op == "get" else None)
@@ -519,10 +520,12 @@ def main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--objects", type=int, default=10_000, help="small-object count (10k cases)")
-    ap.add_argument("--peer-objects", type=int, default=2_000, help="objects for slow peers in the 10k cases")
+    ap.add_argument("--peer-objects", type=int, default=1_000,
+                    help="objects for slow peers (cloud-files, s5cmd) in the 10k cases")
     ap.add_argument("--compressed-objects", type=int, default=2_000)
+    ap.add_argument("--peer-compressed-objects", type=int, default=500, help="compressed objects for cloud-files")
     ap.add_argument("--gcs-objects", type=int, default=2_000)
-    ap.add_argument("--latency-objects", type=int, default=4_000)
+    ap.add_argument("--latency-objects", type=int, default=2_000)
     ap.add_argument("--latency-concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[20, 128, 512])
     ap.add_argument("--delay", type=float, default=0.010, help="one-way delay of the latency proxy (s)")
     ap.add_argument("--big-mib", type=int, default=256)
@@ -535,6 +538,7 @@ def main(argv: list[str] | None = None) -> Path:
     args = ap.parse_args(argv)
     if args.smoke:
         args.runs, args.objects, args.peer_objects, args.compressed_objects = 1, 50, 20, 20
+        args.peer_compressed_objects = 10
         args.gcs_objects, args.latency_objects, args.big_mib, args.huge = 20, 40, 2, False
         args.latency_concurrency, args.delay = [8], 0.002
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
