@@ -13,6 +13,10 @@ Design (see README, "Concurrency"):
   first response's ETag) into one buffer allocated once.
 * Connection errors, timeouts, 408/429/5xx are retried with exponential random backoff (``retry.Retry``);
   a retry is scheduled on a timer inside the loop, so other transfers keep going meanwhile.
+* Per-request work is kept small: a handle that ran a plain GET (or a buffer PUT) keeps its options for
+  the next request of that kind instead of a reset, and a keep-alive socket libcurl stops watching when
+  a transfer ends stays registered with epoll for one more loop turn, so the next transfer on it costs
+  one ``EPOLL_CTL_MOD`` rather than a DEL and an ADD.
 * Each thread (or greenlet) owns its engines (a multi handle is not thread-safe); an engine and its
   connection cache are kept for the next call in the same thread, so connections are reused across calls.
 """
