@@ -47,28 +47,17 @@ CLOUDFILES_BODY = {
     "delete": "cf.delete(paths); _check = N",
 }
 
-OBSTORE_SETUP = """
-import asyncio, os, obstore
+OBSTORE_SETUP = common.OBSTORE_FAN_OUT + """
 from obstore.store import S3Store
 store = S3Store(BUCKET, endpoint=ENDPOINT, access_key_id=AK, secret_access_key=SK, region="us-east-1",
                 client_options={"allow_http": True})
 paths = [f"{PREFIX}/{i}" for i in range(N)]
-def fan_out(fn):
-    async def main():
-        sem = asyncio.Semaphore(CONC)
-        async def one(p):
-            async with sem:
-                return await fn(p)
-        return await asyncio.gather(*(one(p) for p in paths))
-    return asyncio.run(main())
 async def _exists(p):
     try:
         await obstore.head_async(store, p)
         return True
     except FileNotFoundError:
         return False
-async def _get(p):
-    return len((await obstore.get_async(store, p)).bytes())
 """
 OBSTORE_OPS = {"put": "files = {p: os.urandom(SIZE) for p in paths}\n"}
 OBSTORE_BODY = {

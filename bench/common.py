@@ -48,16 +48,36 @@ PROLOGUE = """
 import json, os, sys, time, resource
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"; os.environ["NO_GCE_CHECK"] = "True"
 def _cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    # Children count too: a client that drives a binary (s5cmd) is billed for it.
+    r = resource.getrusage(resource.RUSAGE_SELF); k = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + k.ru_utime + k.ru_stime
+"""
+
+# obstore clients: run an async op over ``paths`` (default: the client's global ``paths``), CONC in flight.
+OBSTORE_FAN_OUT = """
+import asyncio, obstore
+def fan_out(fn, paths=None):
+    paths = globals()["paths"] if paths is None else paths
+    async def main():
+        sem = asyncio.Semaphore(CONC)
+        async def one(p):
+            async with sem:
+                return await fn(p)
+        return await asyncio.gather(*(one(p) for p in paths))
+    return asyncio.run(main())
+async def _get(p):
+    return len((await obstore.get_async(store, p)).bytes())
 """
 
 TIMED = """
 _w0 = time.perf_counter(); _c0 = _cpu()
 {body}
 _wall = time.perf_counter() - _w0; _cpu_s = _cpu() - _c0
-_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"wall": _wall, "cpu": _cpu_s, "rss": _rss, "check": _check}}))
+_rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+print(json.dumps({{"wall": _wall, "cpu": _cpu_s, "rss": _rss, "check": _check}}), flush=True)
+# Skip interpreter teardown: the figures are out, and a peer's runtime threads (obstore's HTTPStore) can
+# abort at exit.
+os._exit(0)
 """
 
 
@@ -71,7 +91,7 @@ def run_client(python: str | Path, setup: str, body: str, env: dict[str, str] | 
         timeout=900, cwd=tempfile.gettempdir(),
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"client failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"client failed ({proc.returncode}):\n{proc.stderr[-2000:]}\n{proc.stdout[-500:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 

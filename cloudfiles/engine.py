@@ -13,6 +13,10 @@ Design (see README, "Concurrency"):
   first response's ETag) into one buffer allocated once.
 * Connection errors, timeouts, 408/429/5xx are retried with exponential random backoff (``retry.Retry``);
   a retry is scheduled on a timer inside the loop, so other transfers keep going meanwhile.
+* Per-request work is kept small: a handle that ran a plain GET (or a buffer PUT) keeps its options for
+  the next request of that kind instead of a reset, and a keep-alive socket libcurl stops watching when
+  a transfer ends stays registered with epoll for one more loop turn, so the next transfer on it costs
+  one ``EPOLL_CTL_MOD`` rather than a DEL and an ADD.
 * Each thread (or greenlet) owns its engines (a multi handle is not thread-safe); an engine and its
   connection cache are kept for the next call in the same thread, so connections are reused across calls.
 """
@@ -174,22 +178,58 @@ class _Transfer:
         self.range = byte_range
 
 
+def _reusable_kind(t: _Transfer) -> str | None:
+    """"GET" / "PUT" for requests whose handle options can be kept for the next of the same kind."""
+    if t.split is not None:
+        return None
+    method = t.request.method
+    if method == "GET":
+        return "GET"
+    if method == "PUT" and t.request.body is not None and not hasattr(t.request.body, "read"):
+        return "PUT"
+    return None
+
+
 def _transport_error(code: int, message: str, url: str) -> TransportError:
     cls = RequestTimeoutError if code in TIMEOUT_CURL_CODES else NetworkError
     return cls(f"curl error {code}: {message}", url=url, curl_code=code)
 
 
+_POLL_REMOVE = pycurl.POLL_REMOVE
+# libcurl's POLL_IN (1), POLL_OUT (2), POLL_INOUT (3) -> epoll event mask
+_EPOLL_MASKS = (0, select.EPOLLIN, select.EPOLLOUT, select.EPOLLIN | select.EPOLLOUT) if hasattr(select, "epoll") else ()
+
+
 class _EpollPoller:
-    """Socket readiness through epoll: no FD_SETSIZE limit."""
+    """Socket readiness through epoll: no FD_SETSIZE limit.
+
+    libcurl asks to stop watching a keep-alive socket when a transfer on it ends and to watch it again
+    when the next transfer reuses it, often one loop turn later. Unregistering and re-registering cost
+    two ``epoll_ctl`` calls per request, so a removal is deferred to the end of the *next* loop turn
+    (:meth:`flush`): a socket reused by then needs one ``EPOLL_CTL_MOD`` instead. A stray readiness
+    event for a socket libcurl has forgotten is harmless (``socket_action`` ignores unknown sockets).
+    """
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
         self._fds: set[int] = set()
+        #: fd -> loop turn of its deferred removal
+        self._pending: dict[int, int] = {}
+        self._turn = 0
 
-    def set(self, fd: int, read: bool, write: bool) -> None:
-        mask = (select.EPOLLIN if read else 0) | (select.EPOLLOUT if write else 0)
+    def on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
+        """libcurl's socket callback (M_SOCKETFUNCTION), called directly: one Python frame per call."""
+        if what == _POLL_REMOVE:
+            if fd in self._fds:
+                self._pending[fd] = self._turn
+            return
+        mask = _EPOLL_MASKS[what]
+        if self._pending:
+            self._pending.pop(fd, None)
         if fd in self._fds:
             try:
+                # Always MOD, even for an unchanged mask: if the fd was closed and its number reused,
+                # epoll dropped the old registration and MOD fails, so the new socket is registered.
                 self._epoll.modify(fd, mask)
                 return
             except FileNotFoundError:  # the fd was closed and reused behind our back
@@ -197,8 +237,15 @@ class _EpollPoller:
         self._epoll.register(fd, mask)
         self._fds.add(fd)
 
-    def remove(self, fd: int) -> None:
-        if fd in self._fds:
+    def flush(self) -> None:
+        """Unregister sockets whose removal was deferred in an earlier loop turn and not reclaimed."""
+        turn = self._turn
+        self._turn = turn + 1
+        if not self._pending:
+            return
+        stale = [fd for fd, marked in self._pending.items() if marked < turn]
+        for fd in stale:
+            del self._pending[fd]
             self._fds.discard(fd)
             try:
                 self._epoll.unregister(fd)
@@ -228,18 +275,19 @@ class _SelectorPoller:
     def __init__(self) -> None:
         self._sel = selectors.DefaultSelector()
 
-    def set(self, fd: int, read: bool, write: bool) -> None:
-        mask = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+    def on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
+        """libcurl's socket callback (M_SOCKETFUNCTION)."""
+        if what == _POLL_REMOVE:
+            try:
+                self._sel.unregister(fd)
+            except (KeyError, ValueError, OSError):
+                pass
+            return
+        mask = (selectors.EVENT_READ if what & 1 else 0) | (selectors.EVENT_WRITE if what & 2 else 0)
         try:
             self._sel.modify(fd, mask)
         except KeyError:
             self._sel.register(fd, mask)
-
-    def remove(self, fd: int) -> None:
-        try:
-            self._sel.unregister(fd)
-        except (KeyError, ValueError, OSError):
-            pass
 
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         out = []
@@ -251,6 +299,9 @@ class _SelectorPoller:
                 flags |= pycurl.CSELECT_OUT
             out.append((int(key.fd), flags))
         return out
+
+    def flush(self) -> None:
+        """Removals are immediate here."""
 
     def close(self) -> None:
         self._sel.close()
@@ -285,23 +336,15 @@ class Engine:
         )
         self._timer_deadline: float | None = None
         self._multi = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._free: list[pycurl.Curl] = []
+        #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout they were set for)
+        self._configured: dict[pycurl.Curl, tuple[str, Timeout]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
 
     # -- libcurl callbacks -------------------------------------------------------------------------
-    def _on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
-        if what == pycurl.POLL_REMOVE:
-            self._poller.remove(fd)
-        else:
-            self._poller.set(
-                fd,
-                read=what in (pycurl.POLL_IN, pycurl.POLL_INOUT),
-                write=what in (pycurl.POLL_OUT, pycurl.POLL_INOUT),
-            )
-
     def _on_timer(self, ms: int) -> None:
         self._timer_deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
 
@@ -311,13 +354,22 @@ class Engine:
         req = t.request
         sink = t.sink
         sink.reset()
-        c.setopt(pycurl.NOSIGNAL, 1)
+        method = req.method
+        kind = _reusable_kind(t)
+        configured = kind is not None and self._configured.get(c) == (kind, timeout)
+        if not configured:
+            if c in self._configured:  # left configured by another kind of request (or other timeouts)
+                del self._configured[c]
+                c.reset()
+            c.setopt(pycurl.NOSIGNAL, 1)
+            c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
+            c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
+            c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
+            if timeout.total is not None:
+                c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
+            if kind is not None:
+                self._configured[c] = (kind, timeout)
         c.setopt(pycurl.URL, req.url)
-        c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
-        c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
-        c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
-        if timeout.total is not None:
-            c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
         if t.range is not None:
@@ -325,7 +377,6 @@ class Engine:
             etag = _header_value(t.split.header_lines, b"etag") if t.split is not None else None
             if etag:
                 headers.append(f"If-Match: {etag}")
-        method = req.method
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
@@ -335,19 +386,24 @@ class Engine:
                     sink.split_threshold = self.split_threshold
                 if req.max_size >= 0:
                     sink.max_size = req.max_size
-                c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
+                if not configured:
+                    c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
             elif req.body is not None:
                 headers = headers + ["Expect:"]
-                self._set_body(c, t, method)
+                self._set_body(c, t, method, configured)
             elif method != "GET":
                 c.setopt(pycurl.CUSTOMREQUEST, method)
-        c.setopt(pycurl.HTTPHEADER, headers)
+        if headers:
+            c.setopt(pycurl.HTTPHEADER, headers)
+        elif configured:
+            # pycurl ignores an empty list: a kept handle must not send the previous request's headers.
+            c.unsetopt(pycurl.HTTPHEADER)
         t.attempt += 1
         t.start = time.time()
         self._active[c] = t
         self._multi.add_handle(c)
 
-    def _set_body(self, c: pycurl.Curl, t: _Transfer, method: str) -> None:
+    def _set_body(self, c: pycurl.Curl, t: _Transfer, method: str, configured: bool = False) -> None:
         body = t.request.body
         if hasattr(body, "read"):
             fh: IO[bytes] = body
@@ -366,10 +422,12 @@ class Engine:
                 t.source.rewind()
             size = t.source.size
             reader = t.source.read
-        c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
+        if not configured:
+            c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
         c.setopt(pycurl.READFUNCTION, reader)
         if method == "PUT":
-            c.setopt(pycurl.UPLOAD, 1)
+            if not configured:
+                c.setopt(pycurl.UPLOAD, 1)
             c.setopt(pycurl.INFILESIZE_LARGE, size)
         else:
             c.setopt(pycurl.POST, 1)
@@ -377,10 +435,16 @@ class Engine:
             if method != "POST":
                 c.setopt(pycurl.CUSTOMREQUEST, method)
 
-    def _release(self, c: pycurl.Curl) -> None:
+    def _release(self, c: pycurl.Curl, kind: str | None = None) -> None:
         self._multi.remove_handle(c)
-        # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
-        c.reset()
+        if kind is None:
+            # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
+            self._configured.pop(c, None)
+            c.reset()
+        elif kind == "PUT":
+            c.unsetopt(pycurl.READFUNCTION)  # the body source: the caller's buffer must not stay alive
+        # A handle that ran a plain GET or buffer PUT keeps its options for the next request of that
+        # kind (a reset and 5-7 setopts fewer per request); its sink drops the body on completion.
         self._free.append(c)
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -399,6 +463,7 @@ class Engine:
         if deadline is not None and time.monotonic() >= deadline:
             self._timer_deadline = None
             action(pycurl.SOCKET_TIMEOUT, 0)
+        self._poller.flush()
 
     def run(
         self,
@@ -477,7 +542,7 @@ class Engine:
         done: list[Response],
     ) -> None:
         t = self._active.pop(c)
-        self._release(c)
+        self._release(c, _reusable_kind(t))
         sink = t.sink
         req = t.request
         status = sink.status
@@ -525,6 +590,7 @@ class Engine:
             done.append(
                 Response(t.request, status, body, t.sink.header_lines, error, t.attempt, t.start, time.time())
             )
+            t.sink.reset()  # the handle may keep this sink: it must not keep the body alive
             return
         # A part of a split GET: the parent completes when its last part does.
         if split.error is None:
@@ -565,6 +631,7 @@ class Engine:
         for c in self._free:
             c.close()
         self._free.clear()
+        self._configured.clear()
         self._multi.close()
         self._poller.close()
 

@@ -336,3 +336,21 @@ def test_green_mode_yields_to_other_greenlets(scripted, nginx, files):
     ticks = int(out.stdout.split("TICKS")[1])
     # The ticker ran ~every 10 ms during the 1 s stall: the engine's wait yielded to it.
     assert ticks >= 30
+
+
+def test_kept_handles_forget_the_previous_requests_headers_and_bodies(nginx, files):
+    # Handles keep their options between GETs (and between PUTs): a request without headers must not
+    # send the last one's Range, and a PUT must send its own body and length.
+    blobs, _ = files
+    key, data = next((k, v) for k, v in blobs.items() if len(v) > 100)
+    url = f"{nginx.url}/{key}"
+    for _ in range(3):
+        ranged = engine.request_one(Request("GET", url, ["Range: bytes=0-9"]))
+        assert ranged.status == 206 and ranged.body == data[:10]
+        whole = engine.request_one(Request("GET", url))
+        assert whole.status == 200 and whole.body == data
+    puts = [Request("PUT", f"{nginx.url}/kept/{i}", [], bytes([i]) * (i + 1), context=i) for i in range(5)]
+    for resp in transfer(puts, concurrency=2):
+        assert resp.ok
+    for i in range(5):
+        assert engine.request_one(Request("GET", f"{nginx.url}/kept/{i}")).body == bytes([i]) * (i + 1)

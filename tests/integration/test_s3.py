@@ -447,17 +447,36 @@ def test_put_storage_class_and_streamed_file_handles(cf: CloudFiles, tmp_path: P
     assert cf.get("from-bytesio") == data
 
 
-def test_md5_from_etag_is_verified(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
-    cf.put("m", b"genuine")
-    res = next(cf.interface.get_files([__import__("cloudfiles.interfaces.base", fromlist=["GetItem"]).GetItem("m")]))
-    assert res.hash_type == "md5" and res.server_hash == __import__("base64").b64encode(
-        hashlib.md5(b"genuine").digest()).decode()
+def test_crc32c_or_md5_from_the_response_is_verified(cf: CloudFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudfiles import lib
+    from cloudfiles.exceptions import CRC32CIntegrityError
     from cloudfiles.interfaces import s3
+    from cloudfiles.interfaces.base import GetItem
 
+    cf.put("m", b"genuine")
+    # Whole-object GETs ask for the stored CRC32C (x-amz-checksum-mode) and prefer it to the ETag's MD5.
+    res = next(cf.interface.get_files([GetItem("m")]))
+    crc = __import__("base64").b64encode(lib.crc32c(b"genuine").to_bytes(4, "big")).decode()
+    assert res.hash_type == "crc32c" and res.server_hash == crc
     real = s3._scan_headers
 
+    def lying_crc(lines: Any) -> Any:
+        return {**real(lines), "x-amz-checksum-crc32c": "AAAAAA=="}
+
+    monkeypatch.setattr(s3, "_scan_headers", lying_crc)
+    with pytest.raises(CRC32CIntegrityError):
+        cf.get("m")
+
+    def no_crc(lines: Any) -> Any:
+        return {k: v for k, v in real(lines).items() if k != "x-amz-checksum-crc32c"}
+
+    monkeypatch.setattr(s3, "_scan_headers", no_crc)
+    res = next(cf.interface.get_files([GetItem("m")]))
+    assert res.hash_type == "md5" and res.server_hash == __import__("base64").b64encode(
+        hashlib.md5(b"genuine").digest()).decode()
+
     def lying_etag(lines: Any) -> Any:
-        return {**real(lines), "etag": '"' + hashlib.md5(b"something else").hexdigest() + '"'}
+        return {**no_crc(lines), "etag": '"' + hashlib.md5(b"something else").hexdigest() + '"'}
 
     monkeypatch.setattr(s3, "_scan_headers", lying_etag)
     with pytest.raises(MD5IntegrityError):

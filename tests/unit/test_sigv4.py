@@ -313,3 +313,15 @@ def test_signing_is_much_cheaper_than_botocore() -> None:
         auth.add_auth(req)
     theirs = (time.perf_counter() - t0) / 200
     assert ours < theirs / 3, (ours, theirs)
+
+
+def test_cached_pad_hmac_matches_the_stdlib() -> None:
+    import hmac
+    import os
+
+    from cloudfiles.sigv4 import _hmac_sha256_hex
+
+    for n in (0, 1, 63, 64, 65, 300):
+        key, msg = os.urandom(32), os.urandom(n)
+        assert _hmac_sha256_hex(key, msg) == hmac.digest(key, msg, "sha256").hex()
+        assert _hmac_sha256_hex(key, msg) == hmac.digest(key, msg, "sha256").hex()  # cached pads
