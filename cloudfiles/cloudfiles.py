@@ -740,6 +740,7 @@ class CloudFiles:
         if tm is not None:
             prepared = self._recorded_puts(prepared, tm, flights)
         count = 0
+        first: BaseException | None = None
         results = self.interface.put_files(prepared)
         try:
             for res in results:
@@ -752,13 +753,17 @@ class CloudFiles:
                         else:
                             tm.end_error(flight)
                 if res.error is not None:
-                    raise res.error
+                    # The other files of the batch are still written; the first error is raised after.
+                    first = first or res.error
+                    continue
                 count += 1
                 bar.update(1)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
                 close()
+        if first is not None:
+            raise first
         return count
 
     @staticmethod
@@ -859,11 +864,15 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, bool] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Exists") as bar:
+            first: BaseException | None = None
             for path, found, error in self.interface.exists_files(items):
-                if error is not None:
-                    raise error
+                # One key's failure does not abandon the others in flight: the batch completes,
+                # then the first error is raised.
+                first = first or error
                 out[path] = found
                 bar.update(1)
+        if first is not None:
+            raise first
         return out if multiple else next(iter(out.values()), False)
 
     def head(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
@@ -874,11 +883,13 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, Any] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Head") as bar:
+            first: BaseException | None = None
             for res in self.interface.head_files(items):
-                if res.error is not None:
-                    raise res.error
+                first = first or res.error
                 out[res.path] = res.head
                 bar.update(1)
+        if first is not None:
+            raise first
         return out if multiple else next(iter(out.values()), None)
 
     def size(
@@ -888,11 +899,13 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, int | None] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Measuring Sizes") as bar:
+            first: BaseException | None = None
             for path, nbytes, error in self.interface.size_files(items):
-                if error is not None:
-                    raise error
+                first = first or error
                 out[path] = nbytes
                 bar.update(1)
+        if first is not None:
+            raise first
         if return_sum:
             return sum(n for n in out.values() if n is not None)
         return out if multiple else next(iter(out.values()), None)
@@ -944,11 +957,13 @@ class CloudFiles:
             if nproc > 1:
                 return sum(self._run_parallel("delete", items, nproc, total, bar, {}))
             count = 0
+            first: BaseException | None = None
             for res in self.interface.delete_files(items):
-                if res.error is not None:
-                    raise res.error
+                first = first or res.error
                 count += 1
                 bar.update(1)
+        if first is not None:
+            raise first
         return count
 
     def touch(
