@@ -295,6 +295,7 @@ class FaultProxy:
         self._kinds: tuple[Fault, ...] = ALL_KINDS
         self._rng = random.Random(0)
         self._rate_filter: Matcher | None = None
+        self._allow: Callable[[Fault, Message], bool] | None = None
         self.drop_every = 0
         self.max_requests_per_connection = 0
         self.stats = Stats()
@@ -340,13 +341,15 @@ class FaultProxy:
         self.script(fault, match=match, repeat=True)
 
     def set_rate(self, rate: float, kinds: Iterable[Fault] | None = None, *, seed: int = 0,
-                 match: Matcher | None = None) -> None:
-        """Inject a random fault of ``kinds`` into each (matching) request with probability ``rate``."""
+                 match: Matcher | None = None, allow: Callable[[Fault, Message], bool] | None = None) -> None:
+        """Inject a random fault of ``kinds`` into each (matching) request with probability ``rate``.
+        ``allow(fault, request)`` narrows the kinds per request (e.g. corruption on object GETs only)."""
         with self._lock:
             self._rate = rate
             self._kinds = tuple(kinds) if kinds is not None else ALL_KINDS
             self._rng = random.Random(seed)
             self._rate_filter = match
+            self._allow = allow
 
     def clear(self) -> None:
         """No more faults, counters and logs emptied; stalled connections are let go."""
@@ -390,7 +393,10 @@ class FaultProxy:
                     return fault
             if self._rate and (self._rate_filter is None or self._rate_filter(req)):
                 if self._rng.random() < self._rate:
-                    return self._rng.choice(self._kinds)
+                    kinds = self._kinds
+                    if self._allow is not None:
+                        kinds = tuple(k for k in kinds if self._allow(k, req))
+                    return self._rng.choice(kinds) if kinds else None
         return None
 
     def _record(self, req: Message, fault: Fault) -> None:
