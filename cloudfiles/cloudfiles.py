@@ -284,6 +284,9 @@ class CloudFiles:
         cloudpath = paths.normalize(cloudpath)
         if use_https:
             cloudpath = paths.to_https_protocol(cloudpath)
+        if request_payer is not None and not isinstance(request_payer, str):
+            # Caught here: deep in URL building it surfaced as an unrelated urllib TypeError.
+            raise TypeError(f"request_payer must be a str or None, got {type(request_payer).__name__}")
         parallel = int(parallel)
         if parallel < 0:
             raise ValueError(f"parallel must be >= 0. Got: {parallel}")
