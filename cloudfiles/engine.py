@@ -312,6 +312,9 @@ class Engine:
         sink = t.sink
         sink.reset()
         c.setopt(pycurl.NOSIGNAL, 1)
+        # Send the path as built: curl would squash "/../" and "/./" segments of a key, so the request
+        # would name another object than the one signed (or, unsigned, than the one asked for).
+        c.setopt(pycurl.PATH_AS_IS, 1)
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
         c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
