@@ -150,7 +150,7 @@ class _Bar:
 def _path_of_get(item: Any) -> tuple[str, int | None, int | None, Any]:
     if isinstance(item, str):
         return item, None, None, None
-    if isinstance(item, dict):
+    if isinstance(item, dict) and isinstance(item.get("path"), str):
         return item["path"], item.get("start"), item.get("end"), item.get("tags")
     raise TypeError(f"a get path is a str or a dict with 'path'; got {type(item).__name__}")
 
@@ -1476,6 +1476,9 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
     def pick(name: str) -> Any:
         return spec.get(name, defaults[name])
 
+    if not isinstance(spec.get("path"), str):
+        # Caught here for every scheme: gs would otherwise have formatted a number into a key.
+        raise TypeError(f"a put path must be a str, got {type(spec.get('path')).__name__}")
     encoding = _normalize_compress(pick("compress"))
     content = spec["content"]
     if isinstance(content, str):
