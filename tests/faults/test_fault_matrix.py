@@ -13,7 +13,7 @@ import gzip
 from typing import Any
 
 import pytest
-from conftest import Servers
+from faultenv import Servers
 from faultproxy import Fault, FaultProxy, Matcher, on
 
 from cloudfiles import CloudFiles
@@ -66,6 +66,8 @@ def responds_with_body(scheme: str, op: str) -> bool:
 def applicable(scheme: str, op: str, fault: str) -> bool:
     if op in ("put", "delete") and scheme not in WRITABLE:
         return False
+    if fault in ("500", "502") and op != "get":
+        return False  # the same path as 503 (any 5xx): proven on get, kept out of the rest for time
     if fault in BODY_FAULTS:
         return responds_with_body(scheme, op)
     if fault in INTEGRITY_FAULTS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import Servers
+from faultenv import Servers
 from faultproxy import Fault, on
 
 from cloudfiles.exceptions import ServerError
