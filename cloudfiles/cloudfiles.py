@@ -150,7 +150,7 @@ class _Bar:
 def _path_of_get(item: Any) -> tuple[str, int | None, int | None, Any]:
     if isinstance(item, str):
         return item, None, None, None
-    if isinstance(item, dict):
+    if isinstance(item, dict) and isinstance(item.get("path"), str):
         return item["path"], item.get("start"), item.get("end"), item.get("tags")
     raise TypeError(f"a get path is a str or a dict with 'path'; got {type(item).__name__}")
 
@@ -284,6 +284,9 @@ class CloudFiles:
         cloudpath = paths.normalize(cloudpath)
         if use_https:
             cloudpath = paths.to_https_protocol(cloudpath)
+        if request_payer is not None and not isinstance(request_payer, str):
+            # Caught here: deep in URL building it surfaced as an unrelated urllib TypeError.
+            raise TypeError(f"request_payer must be a str or None, got {type(request_payer).__name__}")
         parallel = int(parallel)
         if parallel < 0:
             raise ValueError(f"parallel must be >= 0. Got: {parallel}")
@@ -740,6 +743,7 @@ class CloudFiles:
         if tm is not None:
             prepared = self._recorded_puts(prepared, tm, flights)
         count = 0
+        first: BaseException | None = None
         results = self.interface.put_files(prepared)
         try:
             for res in results:
@@ -752,13 +756,17 @@ class CloudFiles:
                         else:
                             tm.end_error(flight)
                 if res.error is not None:
-                    raise res.error
+                    # The other files of the batch are still written; the first error is raised after.
+                    first = first or res.error
+                    continue
                 count += 1
                 bar.update(1)
         finally:
             close = getattr(results, "close", None)
             if close is not None:
                 close()
+        if first is not None:
+            raise first
         return count
 
     @staticmethod
@@ -859,11 +867,15 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, bool] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Exists") as bar:
+            first: BaseException | None = None
             for path, found, error in self.interface.exists_files(items):
-                if error is not None:
-                    raise error
+                # One key's failure does not abandon the others in flight: the batch completes,
+                # then the first error is raised.
+                first = first or error
                 out[path] = found
                 bar.update(1)
+        if first is not None:
+            raise first
         return out if multiple else next(iter(out.values()), False)
 
     def head(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
@@ -874,11 +886,13 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, Any] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Head") as bar:
+            first: BaseException | None = None
             for res in self.interface.head_files(items):
-                if res.error is not None:
-                    raise res.error
+                first = first or res.error
                 out[res.path] = res.head
                 bar.update(1)
+        if first is not None:
+            raise first
         return out if multiple else next(iter(out.values()), None)
 
     def size(
@@ -888,11 +902,13 @@ class CloudFiles:
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, int | None] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Measuring Sizes") as bar:
+            first: BaseException | None = None
             for path, nbytes, error in self.interface.size_files(items):
-                if error is not None:
-                    raise error
+                first = first or error
                 out[path] = nbytes
                 bar.update(1)
+        if first is not None:
+            raise first
         if return_sum:
             return sum(n for n in out.values() if n is not None)
         return out if multiple else next(iter(out.values()), None)
@@ -944,11 +960,13 @@ class CloudFiles:
             if nproc > 1:
                 return sum(self._run_parallel("delete", items, nproc, total, bar, {}))
             count = 0
+            first: BaseException | None = None
             for res in self.interface.delete_files(items):
-                if res.error is not None:
-                    raise res.error
+                first = first or res.error
                 count += 1
                 bar.update(1)
+        if first is not None:
+            raise first
         return count
 
     def touch(
@@ -1458,6 +1476,9 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
     def pick(name: str) -> Any:
         return spec.get(name, defaults[name])
 
+    if not isinstance(spec.get("path"), str):
+        # Caught here for every scheme: gs would otherwise have formatted a number into a key.
+        raise TypeError(f"a put path must be a str, got {type(spec.get('path')).__name__}")
     encoding = _normalize_compress(pick("compress"))
     content = spec["content"]
     if isinstance(content, str):

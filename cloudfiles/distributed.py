@@ -56,7 +56,8 @@ def _pairs(paths: Iterable[Any]) -> list[Pair]:
         elif isinstance(item, dict):
             out.append((str(item["path"]), str(item.get("dest_path") or item["path"])))
         else:
-            src, dest = item
+            # (src, dest) or, from the CLI's plans, (src, dest, size): the size is not needed here.
+            src, dest = item[0], item[1]
             out.append((str(src), str(dest)))
     return out
 

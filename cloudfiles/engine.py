@@ -46,6 +46,8 @@ DEFAULT_PART_SIZE = 8 * 1024 * 1024
 # Larger receive chunks mean fewer sink calls for big bodies; libcurl allows up to 10 MiB.
 RECEIVE_BUFFER_SIZE = 512 * 1024
 UPLOAD_BUFFER_SIZE = 512 * 1024
+# Seconds of socket silence after which libcurl is asked to check every transfer (see Engine._drive).
+_SWEEP = 0.25
 
 
 class ResponseTooLargeError(CloudFilesError):
@@ -252,6 +254,9 @@ class _EpollPoller:
             except (FileNotFoundError, OSError):
                 pass
 
+    def fds(self) -> list[int]:
+        return list(self._fds)
+
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         out = []
         for fd, ev in self._epoll.poll(timeout):
@@ -288,6 +293,9 @@ class _SelectorPoller:
             self._sel.modify(fd, mask)
         except KeyError:
             self._sel.register(fd, mask)
+
+    def fds(self) -> list[int]:
+        return [int(key.fd) for key in self._sel.get_map().values()]
 
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         out = []
@@ -335,6 +343,7 @@ class Engine:
             _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
         )
         self._timer_deadline: float | None = None
+        self._last_sweep = 0.0
         self._multi = pycurl.CurlMulti()
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
@@ -362,6 +371,9 @@ class Engine:
                 del self._configured[c]
                 c.reset()
             c.setopt(pycurl.NOSIGNAL, 1)
+            # Send the path as built: curl would squash "/../" and "/./" segments of a key, so the
+            # request would name another object than the one signed (or, unsigned, than the one asked for).
+            c.setopt(pycurl.PATH_AS_IS, 1)
             c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
             c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
             c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
@@ -452,13 +464,21 @@ class Engine:
         """Wait for socket activity or libcurl's timer, then let libcurl act on it."""
         now = time.monotonic()
         deadline = self._timer_deadline
-        wait = 1.0 if deadline is None else max(0.0, deadline - now)
+        wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
         if max_wait is not None:
             wait = min(wait, max(0.0, max_wait))
         events = self._poller.poll(wait) if wait > 0 else self._poller.poll(0)
         action = self._multi.socket_action
         for fd, flags in events:
             action(fd, flags)
+        if not events and now - self._last_sweep >= _SWEEP:
+            # socket_action(TIMEOUT) runs only transfers whose own timer expired, and libcurl may not
+            # arm a silent transfer's low-speed check: in a batch, a stalled request then waited for
+            # its connect timeout instead of the read timeout. After each quiet _SWEEP, let libcurl
+            # look at every socket (bitmask 0: "check it yourself").
+            self._last_sweep = now
+            for fd in self._poller.fds():
+                action(fd, 0)
         deadline = self._timer_deadline
         if deadline is not None and time.monotonic() >= deadline:
             self._timer_deadline = None

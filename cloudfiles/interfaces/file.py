@@ -18,9 +18,12 @@ import contextlib
 import errno
 import itertools
 import os
+import re
 import secrets as _secrets
 import shutil
+import socket
 import stat
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -46,8 +49,27 @@ from .base import (
 MAX_WRITERS = 8
 #: Copy buffer for streamed file handles.
 COPY_CHUNK = 1 << 20
-#: Temp files are ``.{name}.{random}.cftmp`` in the destination directory; listings skip them.
+#: Temp files are ``.{name}.{host}-{pid}-{random}.cftmp`` in the destination directory; listings skip
+#: them. The writer's host (crc32 of the hostname, hex) and pid let :meth:`FileInterface.clean_temp_files`
+#: tell the leftovers of a killed writer from a write in progress.
 TMP_SUFFIX = ".cftmp"
+_TMP_OWNER = re.compile(r"\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.cftmp\Z")
+#: age after which a dead writer's temp file may be removed (seconds)
+STALE_TEMP_AGE = 6 * 3600
+
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -320,7 +342,7 @@ class FileInterface(StorageInterface):
         are fsynced, and are renamed over ``final``. Returns the number of bytes written.
         """
         dirname, name = os.path.split(final)
-        tmp = os.path.join(dirname, f".{name}.{_secrets.token_hex(6)}{TMP_SUFFIX}")
+        tmp = os.path.join(dirname, f".{name}.{_host_tag()}-{os.getpid()}-{_secrets.token_hex(6)}{TMP_SUFFIX}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(tmp, flags, 0o666)
@@ -409,6 +431,33 @@ class FileInterface(StorageInterface):
             dest._remove_variants(dest_base, keep=final)
         return True
 
+    def clean_temp_files(self, prefix: str = "", *, max_age: float = STALE_TEMP_AGE) -> list[str]:
+        """Remove temp files that writers killed mid-write left behind under ``prefix``'s directory.
+
+        A temp file is removed only when all of these hold: its name records this host and a pid that
+        is no longer running, and it was last modified more than ``max_age`` seconds ago. Temp files
+        of other hosts (a shared filesystem), of live pids and of the old name format are kept: their
+        writers may still be running. Returns the paths removed.
+        """
+        pdir = prefix.rpartition("/")[0]
+        top = self.fullpath(pdir) if pdir else self.root
+        host = _host_tag()
+        cutoff = time.time() - max_age
+        removed: list[str] = []
+        for dirpath, _dirs, names in os.walk(top):
+            for name in names:
+                owner = _TMP_OWNER.search(name) if is_temp_name(name) else None
+                if owner is None or owner.group(1) != host or _pid_alive(int(owner.group(2))):
+                    continue
+                fname = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(fname).st_mtime < cutoff:
+                        os.unlink(fname)
+                        removed.append(fname)
+                except FileNotFoundError:
+                    pass
+        return removed
+
     # -- listing -----------------------------------------------------------------------------------
     def list_files(
         self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
@@ -460,6 +509,7 @@ class FileInterface(StorageInterface):
 
 __all__ = [
     "ENCODING_SUFFIXES",
+    "STALE_TEMP_AGE",
     "FileInterface",
     "default_lock_dir",
     "is_temp_name",

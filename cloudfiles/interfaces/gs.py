@@ -287,6 +287,8 @@ class GCSInterface(RemoteInterface):
     # -- helpers -----------------------------------------------------------------------------------
     def key(self, path: str) -> str:
         """The object name of ``path`` (relative to this CloudFiles' directory)."""
+        if not isinstance(path, str):
+            raise TypeError(f"key must be a str. Got: {type(path).__name__}")
         return f"{self.base}/{path}" if self.base else path
 
     def object_url(self, key: str) -> str:

@@ -69,6 +69,8 @@ class MemoryInterface(StorageInterface):
         self.base: str = (path.path or "").strip("/")
 
     def _key(self, path: str) -> str:
+        if not isinstance(path, str):
+            raise TypeError(f"key must be a str. Got: {type(path).__name__}")
         return f"{self.base}/{path}" if self.base else path
 
     def _bucket(self) -> dict[str, Any]:
