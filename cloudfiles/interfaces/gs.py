@@ -3,10 +3,8 @@
 Downloads are media GETs (``alt=media``) sent with ``Accept-Encoding: gzip``, so objects stored with
 ``Content-Encoding: gzip`` come back as stored (GCS would otherwise decompress them on the fly); the
 facade decodes them unless ``raw=True``. The stored encoding is read from the response
-(``x-goog-stored-content-encoding`` / ``Content-Encoding``). The emulator reports neither, so on an
-emulator uploads also store the encoding as custom metadata (``ENCODING_HINT``), which it echoes as an
-``x-goog-meta-`` header: our own objects still download in one request. For an object with none of
-these, the object's metadata is asked for instead: after the first such answer, each download goes
+(``x-goog-stored-content-encoding`` / ``Content-Encoding``). A server that reports neither (the
+emulator) is asked for the object's metadata instead: after the first such answer, each download goes
 out as a pair (metadata GET + media GET, in flight together). The whole-object hash comes from
 ``x-goog-hash``: md5 when the object has one, crc32c for composite objects; the facade verifies it.
 
@@ -65,11 +63,6 @@ HEAD_FIELDS = (
     "name,size,contentType,contentEncoding,contentDisposition,contentLanguage,cacheControl,etag,"
     "md5Hash,crc32c,storageClass,updated,timeCreated,componentCount,generation"
 )
-#: custom metadata key written beside contentEncoding on an emulator (STORAGE_EMULATOR_HOST): the
-#: emulator sends no encoding headers on downloads but does echo custom metadata as x-goog-meta-*, so
-#: objects we wrote download in one request there (Google's service sends the real headers).
-ENCODING_HINT = "cloudfiles-encoding"
-_ENCODING_HINT_HEADER = "x-goog-meta-" + ENCODING_HINT
 _MEDIA_META_FIELDS = "contentEncoding,md5Hash,crc32c,componentCount,generation"
 _STATUS_RE = re.compile(rb"HTTP/\d(?:\.\d)?\s+(\d{3})")
 _CONTENT_ID_RE = re.compile(rb"content-id:\s*<response-[^>]*?(\d+)>", re.IGNORECASE)
@@ -402,9 +395,6 @@ class GCSInterface(RemoteInterface):
             return encoding
         if sent is not None:
             return normalize_encoding(sent)
-        hint = resp.header(_ENCODING_HINT_HEADER)
-        if hint is not None:  # an emulator, and an object we wrote: no transcoding happens there
-            return None if hint == "identity" else normalize_encoding(hint)
         return _UNKNOWN
 
     def _failed_get(self, item: GetItem, resp: engine.Response) -> GetResult:
@@ -551,8 +541,6 @@ class GCSInterface(RemoteInterface):
             meta["cacheControl"] = item.cache_control
         if item.storage_class:
             meta["storageClass"] = item.storage_class
-        if self.emulated:
-            meta["metadata"] = {ENCODING_HINT: stored or "identity"}
         return meta
 
     def _upload_request(self, item: PutItem, size: int, key: str | None = None) -> engine.Request:

@@ -149,9 +149,6 @@ def test_delete_batches_and_many_objects(cf: CloudFiles) -> None:
 
 
 def test_emulator_downloads_switch_to_metadata_pairs(cf: CloudFiles) -> None:
-    # Objects written by another client carry no encoding hint: the emulator's downloads then say
-    # nothing about their encoding.
-    cf.interface.emulated = False  # type: ignore[attr-defined]
     cf.puts([("g", gzip.compress(PAYLOAD)), ("p", PAYLOAD)], raw=True, compress=None)
     cf.put("z", PAYLOAD, compress="zstd")
     fresh = CloudFiles(cf.cloudpath)
@@ -160,19 +157,6 @@ def test_emulator_downloads_switch_to_metadata_pairs(cf: CloudFiles) -> None:
     assert res["z"]["compress"] == "zstd" and res["p"]["compress"] is None
     assert fresh.interface._reports_encoding is False  # the emulator sends no Content-Encoding
     assert fresh.get("z") == PAYLOAD
-
-
-def test_emulator_downloads_of_our_objects_take_one_request(cf: CloudFiles) -> None:
-    cf.put("z", PAYLOAD, compress="zstd")
-    cf.put("g", PAYLOAD, compress="gzip")
-    cf.put("p", PAYLOAD, compress=None)
-    fresh = CloudFiles(cf.cloudpath)
-    res = {r["path"]: r for r in fresh.get(["z", "g", "p"], raw=True)}
-    assert [res[k]["compress"] for k in "zgp"] == ["zstd", "gzip", None]
-    assert fresh.interface._reports_encoding is True  # the hint said it: no metadata requests
-    assert fresh.get(["z", "g", "p"], return_dict=True) == {"z": PAYLOAD, "g": PAYLOAD, "p": PAYLOAD}
-    assert fresh.get({"path": "g", "start": 0, "end": 2}, raw=True) == b"\x1f\x8b"  # raw ranges stay raw
-    assert fresh.head("g")["Content-Encoding"] == "gzip"
 
 
 def test_composite_upload(gcs: GCSEmulator) -> None:
