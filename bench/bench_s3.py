@@ -131,6 +131,7 @@ def main() -> None:
     with SeaweedFS() as server:
         bucket = "bench"
         server.create_bucket(bucket)
+        server.warm_bucket(bucket)
         for name, (python, setup, prep, bodies) in clients.items():
             rounds: dict[str, list[dict[str, float]]] = {op: [] for op in OPS}
             for _ in range(args.runs):

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,17 +83,46 @@ os._exit(0)
 
 
 def run_client(python: str | Path, setup: str, body: str, env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run ``setup`` untimed then ``body`` timed in a fresh interpreter; ``body`` must set ``_check``."""
+    """Run ``setup`` untimed then ``body`` timed in a fresh interpreter; ``body`` must set ``_check``.
+
+    Besides the client's own figures, ``threads`` is the most OS threads the process had at once (sampled
+    from /proc every 5 ms over its whole life, setup included: an upper bound for the timed part).
+    """
     code = PROLOGUE + setup + TIMED.format(body=body)
     # Run from a neutral directory: `python -c` puts the cwd first on sys.path, and cloud-files is
     # also named `cloudfiles`, so running from the repo would import our package into the peer.
-    proc = subprocess.run(
-        [str(python), "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})},
-        timeout=900, cwd=tempfile.gettempdir(),
-    )
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [str(python), "-c", code], stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})},
+            cwd=tempfile.gettempdir(),
+        )
+        threads = _peak_threads(proc, timeout=900)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"client failed ({proc.returncode}):\n{proc.stderr[-2000:]}\n{proc.stdout[-500:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+        raise RuntimeError(f"client failed ({proc.returncode}):\n{stderr[-2000:]}\n{stdout[-500:]}")
+    result = dict(json.loads(stdout.strip().splitlines()[-1]))
+    result["threads"] = threads
+    return result
+
+
+def _peak_threads(proc: subprocess.Popen[str], timeout: float) -> int:
+    """Wait for ``proc``; return the most threads it had at once (0 where /proc is unavailable)."""
+    tasks = Path(f"/proc/{proc.pid}/task")
+    deadline = time.monotonic() + timeout
+    peak = 0
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        try:
+            peak = max(peak, sum(1 for _ in tasks.iterdir()))
+        except OSError:  # exited between poll() and here
+            pass
+        time.sleep(0.005)
+    return peak
 
 
 def median_runs(runs: list[dict[str, float]]) -> dict[str, float]:

@@ -37,6 +37,8 @@ import bench_http_get  # noqa: E402
 import bench_s3  # noqa: E402
 from common import OBSTORE_FAN_OUT, ROOT, peer_python, run_client, table  # noqa: E402
 
+from cloudfiles.codecpool import num_workers  # noqa: E402
+
 OURS = "cloudfiles (ours)"
 CLOUD_FILES = "cloud-files 6.4.3"
 OBSTORE = "obstore 0.12.1"
@@ -166,6 +168,7 @@ def run_case(case: Case, runs: int, log: Callable[[str], None]) -> dict[str, Any
         for name, rs in per_client.items():
             med = {k: statistics.median(float(r[k]) for r in rs) for k in ("wall", "cpu", "rss", "rss0", "server_cpu")}
             n = int(rs[0]["n"])
+            med["threads"] = max(int(r.get("threads", 0)) for r in rs)
             med.update(
                 n=n, runs=len(rs), obj_s=n / med["wall"], cpu_us=med["cpu"] / n * 1e6,
                 mb_s=n * case.size / med["wall"] / 1e6, mb_per_cpu_s=n * case.size / 1e6 / max(med["cpu"], 1e-9),
@@ -238,6 +241,7 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
         nginx = stack.enter_context(nginx_server(tmp))
         weed = stack.enter_context(SeaweedFS())
         weed.create_bucket("bench")
+        weed.warm_bucket("bench")
         s3_consts_base = (
             f"ENDPOINT = {weed.endpoint!r}; BUCKET = 'bench'; AK = {weed.access_key!r}; SK = {weed.secret_key!r}; "
         )
@@ -436,11 +440,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
                     case_name, op, name, f"{r['n']:,}", f"{r['wall']:.2f}", speed,
                     f"{r['mb_per_cpu_s']:,.0f} MB/CPU-s" if big else f"{r['cpu_us']:,.1f}",
                     f"{r['rss'] / 2**20:,.0f} (+{max(0.0, r['rss'] - r['rss0']) / 2**20:,.0f})",
+                    f"{r.get('threads', 0)}",
                     f"{r['server_cpu_us']:,.0f}" if not big else f"{r['server_cpu']:.2f} s",
                     ratio, cpu_ratio,
                 ])
     header = ["case", "op", "client", "objects", "wall s", "obj/s (MB/s)", "client CPU µs/obj (MB/CPU-s)",
-              "peak RSS MiB (+growth)", "server CPU µs/obj", "ours: speed x", "its CPU / ours"]
+              "peak RSS MiB (+growth)", "peak OS threads", "server CPU µs/obj", "ours: speed x", "its CPU / ours"]
     return table(rows, header)
 
 
@@ -479,6 +484,15 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         growth = (r["rss"] - r["rss0"]) / (256 * 2**20)
         out.append(("256 MiB GET peak RSS <= 1.1x object", f"growth {growth:.2f}x, total {r['rss'] / 2**20:,.0f} MiB",
                     growth <= 1.1))
+    workers = num_workers()
+    for case in (s3, next((c for c in cases if c.endswith("gzip")), None)):
+        ops = results.get(case, {}).get("ops", {}) if case else {}
+        seen = {op: ops[op][OURS]["threads"] for op in ("put", "get") if OURS in ops.get(op, {})}
+        if seen:
+            allowed = 1 if case == s3 else 1 + workers
+            out.append((f"{case}: <= 1 transfer thread{'' if case == s3 else f' + {workers} codec workers'}",
+                        ", ".join(f"{op} peak {n} OS threads" for op, n in seen.items()),
+                        max(seen.values()) <= allowed))
     gz = next((c for c in cases if c.endswith("gzip")), None)
     for op, factor in (("put", 10), ("get", 2)):
         if gz and (r := get(gz, op, OURS)) and (p := get(gz, op, CLOUD_FILES)):

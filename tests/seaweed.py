@@ -123,6 +123,16 @@ class SeaweedFS:
         iface = CloudFiles(f"s3://{self.endpoint}/{bucket}", secrets=self.secrets).interface
         iface.create_bucket()  # type: ignore[attr-defined]
 
+    def warm_bucket(self, bucket: str, objects: int = 64) -> None:
+        """Write and delete a few objects in ``bucket``: SeaweedFS grows the bucket's volumes on its first
+        writes (about a second), which a benchmark must not bill to whichever client runs first."""
+        from cloudfiles import CloudFiles
+
+        cf = CloudFiles(f"s3://{self.endpoint}/{bucket}/warm-up", secrets=self.secrets)
+        names = [str(i) for i in range(objects)]
+        cf.puts([(name, b"w" * 4096) for name in names])
+        cf.delete(names)
+
     def log_tail(self, nbytes: int = 3000) -> str:
         try:
             return (self.workdir / "weed.log").read_bytes()[-nbytes:].decode("utf-8", "replace")
