@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, median_runs, peer_python, run_client, table, write_results  # noqa: E402
+from common import RAW_LOOP, ROOT, median_runs, peer_python, run_client, table, write_results  # noqa: E402
 from servers import Nginx  # noqa: E402
 
 OURS = (
@@ -31,35 +31,13 @@ CLOUD_FILES = (
     "paths = [f'{i}' for i in range(N)]\n"
 )
 
-# The floor: the least Python a CurlMulti loop can run per request (reused handles, BytesIO sinks).
-RAW_SETUP = """
-import pycurl, io
+# The floor: the least Python a CurlMulti loop can run per request.
+RAW_SETUP = RAW_LOOP + """
 urls = [f"{URL}/{i}" for i in range(N)]
+def _prepare(c, i):
+    c.setopt(pycurl.URL, urls[i])
 """
-RAW_BODY = """
-m = pycurl.CurlMulti()
-free = []
-for _ in range(CONC):
-    c = pycurl.Curl(); c.setopt(pycurl.NOSIGNAL, 1); free.append(c)
-pending = iter(urls); active = 0; _check = 0; more = True
-while more or active:
-    while more and free:
-        url = next(pending, None)
-        if url is None:
-            more = False; break
-        c = free.pop(); buf = io.BytesIO(); c.buf = buf
-        c.setopt(pycurl.URL, url); c.setopt(pycurl.WRITEFUNCTION, buf.write)
-        m.add_handle(c); active += 1
-    while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-        pass
-    m.select(1.0)
-    while True:
-        q, ok, err = m.info_read()
-        for c in ok + [e[0] for e in err]:
-            _check += len(c.buf.getvalue()); m.remove_handle(c); free.append(c); active -= 1
-        if not q:
-            break
-"""
+RAW_BODY = "_check = raw_loop(N, _prepare)[1]"
 
 
 def main() -> None:

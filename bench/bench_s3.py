@@ -68,53 +68,28 @@ OBSTORE_BODY = {
     "delete": "obstore.delete(store, paths); _check = N",
 }
 
-# The floor: the least Python a CurlMulti loop can run per signed S3 request (reused handles, BytesIO
-# sinks and sources, our SigV4 signer; no retries, no checks). Only put and get.
-RAW_SETUP = """
-import hashlib, io, pycurl
+# The floor: the least Python a CurlMulti loop can run per signed S3 request (our SigV4 signer, BytesIO
+# sources). Only put and get.
+RAW_SETUP = common.RAW_LOOP + """
+import hashlib
 from cloudfiles.sigv4 import SigV4Signer
 signer = SigV4Signer(AK, SK, "us-east-1", "s3", None)
 HOST = ENDPOINT.split("://", 1)[1]
 EMPTY = hashlib.sha256(b"").hexdigest()
 keys = [f"/{BUCKET}/{PREFIX}/{i}" for i in range(N)]
 files = [os.urandom(SIZE) for _ in keys]
-def raw_loop(put):
-    m = pycurl.CurlMulti(); free = []
-    for _ in range(CONC):
-        c = pycurl.Curl(); c.setopt(pycurl.NOSIGNAL, 1)
-        if put:
-            c.setopt(pycurl.UPLOAD, 1)
-        free.append(c)
-    pending = iter(range(N)); active = 0; more = True; got = 0
-    while more or active:
-        while more and free:
-            i = next(pending, None)
-            if i is None:
-                more = False; break
-            c = free.pop(); c.buf = io.BytesIO(); key = keys[i]
-            c.setopt(pycurl.URL, ENDPOINT + key); c.setopt(pycurl.WRITEFUNCTION, c.buf.write)
-            if put:
-                body = files[i]; c.src = io.BytesIO(body)
-                c.setopt(pycurl.READFUNCTION, c.src.read); c.setopt(pycurl.INFILESIZE, len(body))
-                lines = signer.sign("PUT", HOST, key, "", (), hashlib.sha256(body).hexdigest()) + ["Expect:"]
-            else:
-                lines = signer.sign("GET", HOST, key, "", (), EMPTY)
-            c.setopt(pycurl.HTTPHEADER, lines)
-            m.add_handle(c); active += 1
-        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-            pass
-        m.select(1.0)
-        while True:
-            q, ok, err = m.info_read()
-            for c in ok:
-                got += 1 if put else len(c.buf.getvalue())
-            for c in ok + [e[0] for e in err]:
-                m.remove_handle(c); free.append(c); active -= 1
-            if not q:
-                break
-    return got
+def _put(c, i):
+    key, body = keys[i], files[i]
+    c.src = io.BytesIO(body)
+    c.setopt(pycurl.URL, ENDPOINT + key)
+    c.setopt(pycurl.READFUNCTION, c.src.read)
+    c.setopt(pycurl.INFILESIZE, len(body))
+    c.setopt(pycurl.HTTPHEADER, signer.sign("PUT", HOST, key, "", (), hashlib.sha256(body).hexdigest()) + ["Expect:"])
+def _get(c, i):
+    c.setopt(pycurl.URL, ENDPOINT + keys[i])
+    c.setopt(pycurl.HTTPHEADER, signer.sign("GET", HOST, keys[i], "", (), EMPTY))
 """
-RAW_BODY = {"put": "_check = raw_loop(True)", "get": "_check = raw_loop(False)"}
+RAW_BODY = {"put": "_check = raw_loop(N, _put, upload=True)[0]", "get": "_check = raw_loop(N, _get)[1]"}
 
 
 def expected(op: str, n: int, size: int) -> int:

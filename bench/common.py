@@ -70,6 +70,41 @@ async def _get(p):
     return len((await obstore.get_async(store, p)).bytes())
 """
 
+# The floor for per-request overhead: the least Python a CurlMulti loop can run per request (reused
+# handles, BytesIO sinks, no retries or checks). ``prepare(c, i)`` sets request i's options on handle c.
+# Returns (completed requests, body bytes received).
+RAW_LOOP = """
+import io, pycurl
+def raw_loop(n, prepare, upload=False):
+    m = pycurl.CurlMulti(); free = []
+    for _ in range(CONC):
+        c = pycurl.Curl(); c.setopt(pycurl.NOSIGNAL, 1)
+        if upload:
+            c.setopt(pycurl.UPLOAD, 1)
+        free.append(c)
+    pending = iter(range(n)); active = 0; more = True; done = 0; nbytes = 0
+    while more or active:
+        while more and free:
+            i = next(pending, None)
+            if i is None:
+                more = False; break
+            c = free.pop(); c.buf = io.BytesIO(); c.setopt(pycurl.WRITEFUNCTION, c.buf.write)
+            prepare(c, i)
+            m.add_handle(c); active += 1
+        while m.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        m.select(1.0)
+        while True:
+            q, ok, err = m.info_read()
+            for c in ok:
+                done += 1; nbytes += len(c.buf.getvalue())
+            for c in ok + [e[0] for e in err]:
+                m.remove_handle(c); free.append(c); active -= 1
+            if not q:
+                break
+    return done, nbytes
+"""
+
 TIMED = """
 _w0 = time.perf_counter(); _c0 = _cpu()
 {body}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import itertools
 import os
 import re
@@ -58,7 +59,9 @@ _TMP_OWNER = re.compile(r"\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.cftmp\Z")
 STALE_TEMP_AGE = 6 * 3600
 
 
+@functools.lru_cache(maxsize=1)
 def _host_tag() -> str:
+    # Cached: it is part of every temp file's name, and gethostname() is a syscall.
     return f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
 
@@ -163,6 +166,14 @@ def _threaded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterato
 
 def _is_missing(err: OSError) -> bool:
     return err.errno in _MISSING_ERRNOS
+
+
+def _write_all(fd: int, view: memoryview) -> int:
+    """os.write until all of ``view`` is written (a write may be short); returns its length."""
+    done, total = 0, view.nbytes
+    while done < total:
+        done += os.write(fd, view[done:])
+    return total
 
 
 def _as_buffer(content: Any) -> Any:
@@ -350,14 +361,19 @@ class FileInterface(StorageInterface):
             os.makedirs(dirname, exist_ok=True)
             fd = os.open(tmp, flags, 0o666)
         try:
-            with open(fd, "wb", closefd=True) as out:
+            try:
                 if hasattr(content, "read"):
-                    shutil.copyfileobj(content, out, COPY_CHUNK)
+                    with open(fd, "wb", closefd=False) as out:
+                        shutil.copyfileobj(content, out, COPY_CHUNK)
+                        out.flush()
+                        nbytes = out.tell()
                 else:
-                    out.write(_as_buffer(content))
-                out.flush()
-                nbytes = out.tell()
-                os.fsync(out.fileno())
+                    # Straight to the descriptor: a buffered file object would add a copy and
+                    # ioctl/lseek calls per file.
+                    nbytes = _write_all(fd, memoryview(_as_buffer(content)).cast("B"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         except BaseException:
             with contextlib.suppress(OSError):
