@@ -22,6 +22,9 @@ class BodySink:
     def attach(self, parent: BodySink, offset: int, length: int) -> None:
         """Make this sink write a byte range of ``parent``'s buffer (a part of a split GET)."""
     @property
+    def buffer(self) -> bytes | None:
+        """The body buffer (``bytes``) being filled, or None before the first byte or ``allocate``."""
+    @property
     def received(self) -> int:
         """Body bytes received so far."""
     def header(self, line: bytes) -> None:
@@ -41,3 +44,6 @@ class BufferSource:
     def __new__(cls, data: Buffer) -> Self: ...
     def rewind(self) -> None: ...
     def read(self, size: int) -> bytes: ...
+
+def prefault(buf: bytes, offset: int = 0, length: int = -1) -> bool:
+    """Fault in the pages of ``buf[offset:offset + length]`` without changing its bytes, GIL released."""

@@ -37,7 +37,8 @@ from typing import IO, Any
 
 import pycurl
 
-from ._sink import BodySink, BufferSource
+from . import codecpool
+from ._sink import BodySink, BufferSource, prefault
 from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
 from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
 
@@ -161,6 +162,20 @@ class _Split:
         self.header_lines = header_lines
         self.remaining = 0
         self.error: CloudFilesError | None = None
+
+
+#: Prefault a split GET's buffer in steps of this size, so a failed split stops the work early.
+PREFAULT_STEP = 32 * 1024 * 1024
+
+
+def _prefault_split(split: _Split) -> None:
+    """Fault in ``split``'s buffer ahead of its parts (on a worker thread), until done or the split fails."""
+    buf = split.sink.buffer
+    if buf is None:
+        return
+    for offset in range(0, len(buf), PREFAULT_STEP):
+        if split.error is not None or not prefault(buf, offset, PREFAULT_STEP):
+            return
 
 
 class _Transfer:
@@ -339,6 +354,7 @@ class Engine:
     ) -> None:
         self.split_threshold = split_threshold
         self.part_size = part_size
+        self.green = green
         self._poller: _EpollPoller | _SelectorPoller = (
             _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
         )
@@ -636,6 +652,10 @@ class Engine:
     def _split(self, t: _Transfer, ready: deque[_Transfer]) -> None:
         size = int(t.sink.content_length)
         split = _Split(t, size, list(t.sink.header_lines))
+        if not self.green and codecpool.num_workers() > 1:
+            # First touch of fresh memory (page faults) costs about as much CPU as receiving into it:
+            # a worker faults the buffer in ahead of the parts, on another core.
+            codecpool.get_pool().submit(_prefault_split, split)
         part = self.part_size
         for offset in range(0, size, part):
             length = min(part, size - offset)

@@ -11,6 +11,37 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #include <unistd.h>
+    #include <stdint.h>
+    #endif
+    /* Fault in [p, p + n) writable without changing its bytes (Linux >= 5.14), in steps of `step`.
+       Returns 0 when done, -1 where unsupported or refused. */
+    static int cf_populate(char* p, size_t n, size_t step) {
+    #if defined(__linux__)
+        #ifndef MADV_POPULATE_WRITE
+        #define MADV_POPULATE_WRITE 23
+        #endif
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
+        uintptr_t end = ((uintptr_t)p + n) & ~(page - 1);
+        while (start < end) {
+            size_t len = (size_t)(end - start) < step ? (size_t)(end - start) : step;
+            if (madvise((void*)start, len, MADV_POPULATE_WRITE) != 0) return -1;
+            start += len;
+        }
+        return 0;
+    #else
+        (void)p; (void)n; (void)step;
+        return -1;
+    #endif
+    }
+    """
+    int cf_populate(char* p, size_t n, size_t step) nogil
+
 cdef Py_ssize_t INITIAL_UNKNOWN = 64 * 1024
 
 
@@ -118,6 +149,11 @@ cdef class BodySink:
         self._parent = parent
         self._offset = offset
         self._length = length
+
+    @property
+    def buffer(self):
+        """The body buffer (``bytes``) being filled, or None before the first byte or ``allocate``."""
+        return self._buf
 
     @property
     def received(self):
@@ -241,3 +277,23 @@ cdef class BufferSource:
         out = PyBytes_FromStringAndSize(<const char*>self._view.buf + self._pos, n)
         self._pos += n
         return out
+
+
+def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):
+    """Fault in the pages of ``buf[offset:offset + length]`` (all of it by default) without changing
+    its bytes, with the GIL released, so another core pays the first-touch cost of a fresh buffer while
+    the transfer loop fills it.
+
+    Returns False where the kernel cannot (not Linux >= 5.14). ``buf`` stays referenced by this call's
+    frame, so its memory cannot be freed while pages are being populated.
+    """
+    cdef Py_ssize_t size = len(buf)
+    if offset < 0 or offset > size:
+        raise ValueError(f"offset {offset} outside a buffer of {size} bytes")
+    if length < 0 or length > size - offset:
+        length = size - offset
+    cdef char* p = PyBytes_AS_STRING(buf) + offset
+    cdef int rc
+    with nogil:
+        rc = cf_populate(p, <size_t>length, <size_t>(4 * 1024 * 1024))
+    return rc == 0
