@@ -33,6 +33,10 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+#: Name prefix of the pool's threads (work running on one must not wait for more work on the pool).
+THREAD_PREFIX = "cloudfiles-codec"
+
+
 def num_workers() -> int:
     """Worker threads in the shared pool: one per core."""
     return max(1, os.cpu_count() or 1)
@@ -45,7 +49,7 @@ def get_pool() -> ThreadPoolExecutor:
     if pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=num_workers(), thread_name_prefix="cloudfiles-codec")
+                _pool = ThreadPoolExecutor(max_workers=num_workers(), thread_name_prefix=THREAD_PREFIX)
             pool = _pool
     return pool
 

@@ -294,8 +294,28 @@ def calc_s3_multipart_etag(content: Any, partsize: int) -> str:
         raise ValueError(f"partsize must be positive. Got: {partsize}")
     view = memoryview(_as_buffer(content)).cast("B")
     nparts = max(1, math.ceil(len(view) / partsize))
-    digests = b"".join(hashlib.md5(view[i * partsize : (i + 1) * partsize]).digest() for i in range(nparts))
+    parts = [view[i * partsize : (i + 1) * partsize] for i in range(nparts)]
+    digests = b"".join(_md5_digests(parts))
     return f"{hashlib.md5(digests).hexdigest()}-{nparts}"
+
+
+def _md5_digests(parts: list[memoryview]) -> Iterable[bytes]:
+    """MD5 of each part; big inputs on the codec workers (hashlib releases the GIL), so a multipart
+    ETag check of a large download uses every core instead of one."""
+    from . import codecpool
+
+    if (
+        len(parts) < 2
+        or sum(p.nbytes for p in parts) < PARALLEL_MD5_MIN
+        or codecpool.num_workers() < 2
+        or threading.current_thread().name.startswith(codecpool.THREAD_PREFIX)  # no waiting on our own pool
+    ):
+        return [hashlib.md5(part).digest() for part in parts]
+    return codecpool.get_pool().map(lambda part: hashlib.md5(part).digest(), parts)
+
+
+#: Multipart ETags of at least this many bytes are hashed on the codec workers.
+PARALLEL_MD5_MIN = 32 * 1024 * 1024
 
 
 MiB = 1 << 20
