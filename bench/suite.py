@@ -329,6 +329,7 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
             if not want("big"):
                 break
             size = mib * 2**20
+            back_memory(3 * size)
             big_file = nginx.root / "big" / f"{mib}"
             big_file.parent.mkdir(exist_ok=True)
             with open(big_file, "wb") as fh:
@@ -419,6 +420,13 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
                         f"SIZE = 4096; CONC = 20\nimport os\n", gpid, lambda op, n: None)
             results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
     return results
+
+
+def back_memory(nbytes: int) -> None:
+    """Write ``nbytes`` in a throwaway process. On a VM the first touch of guest memory since boot is
+    far dearer than any later one (the host backs it then), which billed whichever client of a big
+    case ran first; after this, every client gets memory the host already backs."""
+    subprocess.run([sys.executable, "-c", f"b = b'x' * {int(nbytes)}"], check=True)
 
 
 def case_meta(case: Case) -> dict[str, Any]:
