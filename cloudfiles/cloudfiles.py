@@ -176,8 +176,14 @@ def _check_integrity(res: GetResult, content: Any) -> None:
             )
 
 
-def _finish_get(res: GetResult, raw: bool) -> dict[str, Any]:
-    """Turn one interface result into the public result dict (verify + decompress)."""
+def _finish_get(
+    res: GetResult, raw: bool, label: Callable[[str | None, bool], str | None] | None = None
+) -> dict[str, Any]:
+    """Turn one interface result into the public result dict (verify + decompress).
+
+    ``label`` names the stored encoding in ``compress`` as the scheme's cloud-files did
+    (``StorageInterface.encoding_label``); without it the canonical name is given.
+    """
     item = res.item
     content = res.content
     error = res.error
@@ -197,7 +203,7 @@ def _finish_get(res: GetResult, raw: bool) -> dict[str, Any]:
         "content": content,
         "byte_range": (item.start, item.end),
         "error": error,
-        "compress": res.encoding,
+        "compress": res.encoding if label is None else label(res.encoding, res.content is not None),
         "raw": raw,
         "tags": item.tags,
     }
@@ -514,6 +520,7 @@ class CloudFiles:
             requests = self._recorded(requests, tm, flights)
         queue: codecpool.CompletionQueue[dict[str, Any]] = codecpool.CompletionQueue(inline=self.green)
         results = self.interface.get_files(requests)
+        label = self.interface.encoding_label
         # Bytes that fail their hash are fetched once more before the error stands: a corrupted
         # transfer should not fail the caller when a second read is clean.
         again: list[GetItem] = []
@@ -521,7 +528,7 @@ class CloudFiles:
             for res in results:
                 if tm is not None:
                     self._land(res, tm, flights)
-                queue.submit(functools.partial(_finish_get, res, raw), _decode_cost(res, raw))
+                queue.submit(functools.partial(_finish_get, res, raw, label), _decode_cost(res, raw))
                 for done in queue.ready():
                     if not _refetch(done, again, part_size):
                         yield self._account(done, bar, raise_errors)
@@ -530,7 +537,7 @@ class CloudFiles:
                     yield self._account(done, bar, raise_errors)
             if again:
                 for res in self.interface.get_files(again):
-                    yield self._account(_finish_get(res, raw), bar, raise_errors)
+                    yield self._account(_finish_get(res, raw, label), bar, raise_errors)
         finally:
             queue.cancel()
             close = getattr(results, "close", None)

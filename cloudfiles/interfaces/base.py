@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import abc
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from ..paths import ExtractedPath
 
@@ -147,10 +147,19 @@ class StorageInterface(abc.ABC):
     delete_batch_size: int = 1
     #: False for schemes that cannot write (http)
     writable: bool = True
+    #: How cloud-files 6.4.3 names a stored encoding in get results' ``compress`` where that differs
+    #: from our canonical name (file/mem say ``'bzip2'``; S3 says ``''`` for an uncompressed object).
+    encoding_labels: ClassVar[Mapping[str | None, str | None]] = {"bz2": "bzip2"}
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         self.path = path
         self.options = options
+
+    def encoding_label(self, encoding: str | None, found: bool) -> str | None:
+        """The ``compress`` value of a get result, as cloud-files 6.4.3 reports it (None when missing)."""
+        if not found:
+            return None
+        return self.encoding_labels.get(encoding, encoding)
 
     # -- reads -------------------------------------------------------------------------------------
     @abc.abstractmethod

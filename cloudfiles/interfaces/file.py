@@ -486,34 +486,41 @@ class FileInterface(StorageInterface):
         yield from self._scan(dirpath, rel, name_filter, flat=flat, size=size)
 
     def _scan(self, dirpath: str, rel: str, name_filter: str, *, flat: bool, size: bool) -> Iterator[ListEntry]:
+        """Names under ``dirpath`` in lexicographic order of the full name, as cloud-files lists them.
+
+        Only one directory's entries are held at a time: a subdirectory ``d`` sorts as ``d/``, and
+        everything beneath it shares that prefix, so visiting each directory's entries in key order
+        yields the whole tree sorted without materializing it.
+        """
         try:
             it = os.scandir(dirpath)
         except OSError as err:
             if _is_missing(err):
                 return
             raise
-        subdirs: list[str] = []
-        seen: set[str] = set()
+        # (sort key, kind, name, entry): kind 0 = file (key: name without its encoding suffix),
+        # 1 = directory (key: name + "/").
+        found: dict[str, tuple[int, str, os.DirEntry[str]]] = {}
         with it:
             for entry in it:
                 name = entry.name
                 if not name.startswith(name_filter) or is_temp_name(name):
                     continue
                 if entry.is_dir():
-                    if flat:
-                        yield ListEntry(name=f"{rel}{name}/")
-                    elif not entry.is_symlink():  # like os.walk: do not follow directory symlinks
-                        subdirs.append(name)
+                    if flat or not entry.is_symlink():  # like os.walk: do not follow directory symlinks
+                        found[f"{name}/"] = (1, name, entry)
                     continue
                 base, _enc = strip_suffix(name)
-                if not base.startswith(name_filter) or base in seen:
-                    continue
-                seen.add(base)
-                nbytes = self._entry_size(entry) if size else None
-                yield ListEntry(name=rel + base, size=nbytes)
-        seen.clear()
-        for name in subdirs:
-            yield from self._scan(os.path.join(dirpath, name), f"{rel}{name}/", "", flat=False, size=size)
+                if base.startswith(name_filter) and base not in found:
+                    found[base] = (0, name, entry)
+        for key in sorted(found):
+            kind, name, entry = found[key]
+            if kind == 0:
+                yield ListEntry(name=rel + key, size=self._entry_size(entry) if size else None)
+            elif flat:
+                yield ListEntry(name=rel + key)
+            else:
+                yield from self._scan(os.path.join(dirpath, name), rel + key, "", flat=False, size=size)
 
     @staticmethod
     def _entry_size(entry: os.DirEntry[str]) -> int | None:

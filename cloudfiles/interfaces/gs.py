@@ -26,8 +26,8 @@ import io
 import os
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -250,6 +250,7 @@ class GCSInterface(RemoteInterface):
 
     exists_batch_size = BATCH_SIZE
     delete_batch_size = BATCH_SIZE
+    encoding_labels: ClassVar[Mapping[str | None, str | None]] = {}  # GCS stores bz2 as "bz2"
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

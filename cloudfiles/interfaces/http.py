@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import html.parser
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .. import engine
@@ -56,6 +56,7 @@ class HttpInterface(RemoteInterface):
     """Read-only HTTP(S) scheme."""
 
     writable = False
+    encoding_labels: ClassVar[Mapping[str | None, str | None]] = {}  # the server's own names
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

@@ -172,12 +172,14 @@ class MemoryInterface(StorageInterface):
         with _LOCK:
             data = _DATA.get(self.bucket, {})
             snapshot = [
-                (key[len(scope) :], value) for key, value in data.items() if key.startswith(scope)
+                (strip_suffix(key[len(scope) :])[0], value)
+                for key, value in data.items()
+                if key.startswith(scope)
             ]
+        # Sorted by the listed name (encoding suffix stripped), as cloud-files sorts its listing.
         snapshot.sort(key=lambda kv: kv[0])
         seen: set[str] = set()
-        for rel, value in snapshot:
-            name, _enc = strip_suffix(rel)
+        for name, value in snapshot:
             if not name.startswith(prefix):
                 continue
             rest = name[len(pdir) :]

@@ -30,9 +30,9 @@ import os
 import re
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote_plus, urlsplit
 
 from .. import engine, lib
@@ -399,6 +399,7 @@ class S3Interface(RemoteInterface):
 
     exists_batch_size = 1
     delete_batch_size = DELETE_BATCH
+    encoding_labels: ClassVar[Mapping[str | None, str | None]] = {None: "", "bz2": "bzip2"}
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

@@ -48,11 +48,11 @@ class Store:
 
 def _stdlib_decode(data: bytes, encoding: str | None) -> bytes:
     """Decode with an independent implementation (interoperability oracle)."""
-    if encoding is None:
+    if not encoding:  # None, or S3's "" (as cloud-files reports an uncompressed S3 object)
         return data
     if encoding == "gzip":
         return gzip.decompress(data)
-    if encoding == "bz2":
+    if encoding in ("bz2", "bzip2"):
         return bz2.decompress(data)
     if encoding == "xz":
         return lzma.decompress(data)
@@ -113,6 +113,12 @@ class StorageContract:
     encodings: ClassVar[tuple[str | None, ...]] = ALL_ENCODINGS
     negative_ranges: ClassVar[bool] = True
     why_not: ClassVar[dict[str, str]] = {}
+    #: the name cloud-files 6.4.3 gives a stored encoding in get results' "compress", where it differs
+    #: from the canonical one (file/mem: "bzip2"; S3: "" for an uncompressed object)
+    compress_labels: ClassVar[dict[str | None, str | None]] = {"bz2": "bzip2"}
+
+    def label(self, encoding: str | None) -> str | None:
+        return self.compress_labels.get(encoding, encoding)
 
     @pytest.fixture
     def store(self) -> Iterator[Store]:  # pragma: no cover - overridden
@@ -261,7 +267,7 @@ class StorageContract:
             compress="gzip",
         )
         raw = by_path(cf.get(["plain", "zipped"], raw=True))
-        assert raw["plain"]["compress"] is None and raw["plain"]["content"] == PAYLOAD
+        assert raw["plain"]["compress"] == self.label(None) and raw["plain"]["content"] == PAYLOAD
         assert raw["zipped"]["compress"] == "gzip"
 
     @requires("can_write")
@@ -295,7 +301,7 @@ class StorageContract:
             store.writer.put("obj", PAYLOAD, compress=encoding, compression_level=level)
             assert store.reader.get("obj") == PAYLOAD
             raw = store.reader.get(["obj"], raw=True)[0]
-            assert raw["compress"] == encoding
+            assert raw["compress"] == self.label(encoding)
             assert _stdlib_decode(raw["content"], encoding) == PAYLOAD
             if encoding is not None:
                 assert len(raw["content"]) < len(PAYLOAD)
@@ -319,14 +325,14 @@ class StorageContract:
             assert store.reader.get(["alias"], raw=True)[0]["compress"] == "gzip"
         for value in (None, False, "", 0):  # type: ignore[assignment]
             store.writer.put("alias", PAYLOAD, compress=value)
-            assert store.reader.get(["alias"], raw=True)[0]["compress"] is None
+            assert store.reader.get(["alias"], raw=True)[0]["compress"] == self.label(None)
 
     @requires(encoding="gzip")
     def test_reput_other_encoding_leaves_no_stale_variant(self, store: Store) -> None:
         store.writer.put("v", b"old" * 100, compress="gzip")
         store.writer.put("v", b"new")
         assert store.reader.get("v") == b"new"
-        assert store.reader.get(["v"], raw=True)[0]["compress"] is None
+        assert store.reader.get(["v"], raw=True)[0]["compress"] == self.label(None)
         if self.can_list:
             assert list(store.reader.list()) == ["v"]
         store.writer.put("v", b"newer" * 100, compress="gzip")
