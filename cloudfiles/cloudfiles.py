@@ -264,6 +264,10 @@ class CloudFiles:
       composite_upload_threshold: bytes above which GCS/S3 uploads are split into parts.
       no_sign_request: anonymous S3 requests.
       connect_timeout, read_timeout: seconds; None uses the engine defaults (cloudfiles extension).
+      consistent_shapes: False (default) returns what cloud-files 6.4.3 returned; True opts in to
+        shapes that never vary (README "Return shapes"): ``delete`` and ``puts`` count files (also with
+        ``parallel > 1``), ``get_acl(str)`` returns the ACL itself, ``get(str)`` stays scalar with
+        ``parallel > 1``, and ``head`` gives the same keys on every scheme with aware datetimes.
     """
 
     def __init__(
@@ -284,6 +288,7 @@ class CloudFiles:
         no_sign_request: bool = False,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        consistent_shapes: bool = False,
     ) -> None:
         if not isinstance(cloudpath, str):
             raise TypeError(f"cloudpath must be a str, got {type(cloudpath).__name__}")
@@ -311,6 +316,7 @@ class CloudFiles:
         self.endpoint = endpoint
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.consistent_shapes = consistent_shapes
         self._lock_dir = lock_dir
 
         self._path = paths.extract(cloudpath)
@@ -499,6 +505,8 @@ class CloudFiles:
             ret = {res["path"]: res["content"] for res in results}
         elif multiple:
             ret = results
+        elif self._effective_parallel(parallel) > 1 and not self.consistent_shapes:
+            ret = results  # cloud-files' process pool wrapped a scalar in a list and returned the dicts
         else:
             ret = results[0]["content"] if results else None
         return (ret, tm) if return_recording else ret
@@ -699,7 +707,8 @@ class CloudFiles:
                 tm = TransmissionMonitor.merge(recordings)
             else:
                 count = self._iputs(items, defaults, raw, bar, tm if return_recording else None)
-        return (count, tm) if return_recording else count
+        ret = None if nproc > 1 and not self.consistent_shapes else count  # cloud-files: None from its pool
+        return (ret, tm) if return_recording else ret
 
     @staticmethod
     def _item_dict(file: Any) -> dict[str, Any]:
@@ -886,17 +895,20 @@ class CloudFiles:
         return out if multiple else next(iter(out.values()), False)
 
     def head(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
-        """Metadata of each file: a dict with the same keys on every scheme, or None when missing.
+        """Metadata of each file: a dict, or None when missing. Multiple paths give ``{path: dict or None}``.
 
-        Multiple paths give ``{path: dict or None}``. ``Last-Modified`` is a timezone-aware datetime.
+        The keys are those cloud-files 6.4.3 gave for the scheme (file:// ``Last-Modified`` a naive UTC
+        datetime); with ``consistent_shapes=True`` every scheme gives every key of ``HEAD_KEYS`` and
+        ``Last-Modified`` is timezone-aware.
         """
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, Any] = {}
         with self._bar(progress if multiple else False, totalfn(items, total), "Head") as bar:
             first: BaseException | None = None
+            legacy = None if self.consistent_shapes else self.interface.legacy_head
             for res in self.interface.head_files(items):
                 first = first or res.error
-                out[res.path] = res.head
+                out[res.path] = res.head if legacy is None or res.head is None else legacy(res.head)
                 bar.update(1)
         if first is not None:
             raise first
@@ -935,8 +947,8 @@ class CloudFiles:
     ) -> Any:
         """Access control of each file: file:// gives ``st_mode``, mem:// None, gs/s3 their ACLs.
 
-        Scalar input returns the ACL itself (cloud-files returned ``{path: acl}`` even then);
-        multiple input returns ``{path: acl}``. http(s) raises NotImplementedError.
+        Returns ``{path: acl}``, as cloud-files did, also for one path (``consistent_shapes=True``:
+        the ACL itself for a scalar path). http(s) raises NotImplementedError.
         """
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, Any] = {}
@@ -944,7 +956,7 @@ class CloudFiles:
             for path in items:
                 out[path] = self.interface.get_acl(path)
                 bar.update(1)
-        ret = out if multiple else next(iter(out.values()), None)
+        ret = out if multiple or not self.consistent_shapes else next(iter(out.values()), None)
         return (ret, TransmissionMonitor(IOEnum.RX)) if return_recording else ret
 
     # -- delete / touch ----------------------------------------------------------------------------
@@ -954,18 +966,20 @@ class CloudFiles:
         total: int | None = None,
         progress: Any = None,
         parallel: int | bool | None = None,
-    ) -> int:
+    ) -> int | None:
         """Delete one or more files (every stored encoding). Missing files are not errors.
 
-        Returns the number of paths deleted (missing ones included, as deleting them succeeds).
-        cloud-files returned the number of *batches* here, which matched only on batch-1 backends.
+        Returns what cloud-files 6.4.3 returned: the number of delete *requests* (one per file, or per
+        batch of up to 1,000 keys on S3 and GCS), and None with ``parallel > 1``. With
+        ``consistent_shapes=True``: the number of paths deleted (missing ones included), always.
         """
         items, multiple = toiter(paths, is_iter=True)
         total = totalfn(items, total)
         nproc = self._effective_parallel(parallel) if multiple else 1
         with self._bar(progress if multiple else False, total, "Deleting") as bar:
             if nproc > 1:
-                return sum(self._run_parallel("delete", items, nproc, total, bar, {}))
+                deleted = sum(self._run_parallel("delete", items, nproc, total, bar, {}))
+                return deleted if self.consistent_shapes else None
             count = 0
             first: BaseException | None = None
             for res in self.interface.delete_files(items):
@@ -974,7 +988,9 @@ class CloudFiles:
                 bar.update(1)
         if first is not None:
             raise first
-        return count
+        if self.consistent_shapes:
+            return count
+        return -(-count // self.interface.legacy_delete_batch_size)
 
     def touch(
         self, paths: GetPathType, progress: Any = None, total: int | None = None, nocopy: bool = False
@@ -1298,7 +1314,7 @@ class CloudFile:
 
     Differences from cloud-files: ``locking`` defaults to None (off) instead of True, so plain reads do
     not create lock files; ``get(ranges=[slice(...)])`` works; ``f[key] = content`` writes;
-    ``get_acl()`` returns the ACL itself.
+    ``get_acl()`` returns ``{filename: acl}``, as cloud-files did.
     """
 
     def __init__(
@@ -1550,7 +1566,7 @@ def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
     """Download full paths (any mix of services and buckets) with one CloudFiles per directory.
 
     Each result dict is a ``get`` result plus ``'fullpath'`` (the path as given). Scalar input returns
-    the content (bytes or None), like ``get`` (cloud-files returned the dict).
+    that dict, as cloud-files did; with ``consistent_shapes=True`` the content (bytes or None), like ``get``.
     """
     items, multiple = toiter(cloudpaths, is_iter=True)
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -1580,7 +1596,7 @@ def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
         return None
     if results[0]["error"] is not None:
         raise results[0]["error"]
-    return results[0]["content"]
+    return results[0]["content"] if kwargs.get("consistent_shapes") else results[0]
 
 
 def clear_memory() -> None:

@@ -94,7 +94,9 @@ class CloudFilesFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec 
         cf = self._cfs.get(bucket)
         if cf is None:
             cloudpath = "file:///" if self.scheme == _FILE else f"{self.scheme}://{bucket}/"
-            cf = self._cfs[bucket] = CloudFiles(cloudpath, **self.cloudfiles_kwargs)
+            # fsspec wants uniform metadata (aware datetimes, every head key), not cloud-files' shapes
+            cf = CloudFiles(cloudpath, **{"consistent_shapes": True, **self.cloudfiles_kwargs})
+            self._cfs[bucket] = cf
         return cf
 
     def _by_bucket(self, paths: Iterable[str]) -> dict[str, list[tuple[int, str]]]:

@@ -73,7 +73,7 @@ def acl_get(sources: tuple[str, ...], progress: bool) -> None:
     locs = [locate(arg) for arg in sources]
     with progress_bar(progress, "ACLs", total=len(locs)) as bar:
         for loc in locs:
-            value = loc.parent.cf().get_acl(loc.name) if loc.key else None
+            value = loc.parent.cf().get_acl([loc.name])[loc.name] if loc.key else None
             bar.update(1)
             if value is None and loc.protocol == "file":
                 state.warn(f"{loc.arg}: No such file or directory")

@@ -394,7 +394,8 @@ def transfer_job(job: dict[str, Any], block: list[Any]) -> int:
 
 
 def delete_job(job: dict[str, Any], block: list[str]) -> int:
-    return int(CloudFiles(job["base"], **job["options"]).delete(block, progress=False, parallel=1))
+    cf = CloudFiles(job["base"], consistent_shapes=True, **job["options"])  # count files, not requests
+    return int(cf.delete(block, progress=False, parallel=1) or 0)
 
 
 @dataclass

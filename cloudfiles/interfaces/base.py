@@ -44,6 +44,10 @@ HEAD_KEYS: tuple[str, ...] = (
 )
 
 
+#: The head() keys cloud-files 6.4.3 gave on file://, mem:// and S3 (GCS: see GCSInterface).
+LEGACY_HEAD_KEYS: tuple[str, ...] = tuple(k for k in HEAD_KEYS if k not in ("Content-Crc32c", "Component-Count"))
+
+
 def empty_head() -> dict[str, Any]:
     """A head dict with every key present and None."""
     return dict.fromkeys(HEAD_KEYS)
@@ -150,10 +154,25 @@ class StorageInterface(abc.ABC):
     #: How cloud-files 6.4.3 names a stored encoding in get results' ``compress`` where that differs
     #: from our canonical name (file/mem say ``'bzip2'``; S3 says ``''`` for an uncompressed object).
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {"bz2": "bzip2"}
+    #: keys of cloud-files 6.4.3's head() on this scheme (None: every key we have)
+    legacy_head_keys: ClassVar[tuple[str, ...] | None] = LEGACY_HEAD_KEYS
+    #: keys per delete request in cloud-files 6.4.3, whose delete() counted requests
+    legacy_delete_batch_size: ClassVar[int] = 1
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         self.path = path
         self.options = options
+
+    def legacy_head(self, head: dict[str, Any]) -> dict[str, Any]:
+        """``head`` cut to the keys cloud-files 6.4.3 gave on this scheme, encodings named as it did."""
+        keys = self.legacy_head_keys
+        if keys is None:
+            return head
+        out = {key: head.get(key) for key in keys}
+        encoding = out.get("Content-Encoding")
+        if encoding is not None:
+            out["Content-Encoding"] = self.encoding_labels.get(encoding, encoding)
+        return out
 
     def encoding_label(self, encoding: str | None, found: bool) -> str | None:
         """The ``compress`` value of a get result, as cloud-files 6.4.3 reports it (None when missing)."""

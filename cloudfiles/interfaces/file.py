@@ -15,6 +15,7 @@ from cloud-files, all deliberate (SPEC section 9):
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import functools
 import itertools
@@ -295,6 +296,13 @@ class FileInterface(StorageInterface):
         head["Last-Modified"] = utc_from_timestamp(st.st_mtime)
         head["Content-Encoding"] = enc
         return head
+
+    def legacy_head(self, head: dict[str, Any]) -> dict[str, Any]:
+        out = super().legacy_head(head)
+        modified = out.get("Last-Modified")
+        if modified is not None and modified.tzinfo is not None:  # cloud-files: naive UTC
+            out["Last-Modified"] = modified.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return out
 
     def size_files(self, paths: Iterable[str]) -> Iterator[tuple[str, int | None, BaseException | None]]:
         for path in paths:

@@ -37,6 +37,7 @@ from ..compression import encoding_header, normalize_encoding
 from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error
 from ..lib import crc32c, crc32c_combine, crc32c_to_b64
 from .base import (
+    HEAD_KEYS,
     DeleteResult,
     GetItem,
     GetResult,
@@ -251,6 +252,8 @@ class GCSInterface(RemoteInterface):
     exists_batch_size = BATCH_SIZE
     delete_batch_size = BATCH_SIZE
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {}  # GCS stores bz2 as "bz2"
+    legacy_delete_batch_size = 1000
+    legacy_head_keys = tuple(k for k in HEAD_KEYS if k not in ("Request-Charged", "Parts-Count"))
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

@@ -57,6 +57,7 @@ class HttpInterface(RemoteInterface):
 
     writable = False
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {}  # the server's own names
+    legacy_head_keys = None  # cloud-files gave the raw response headers; ours has them and HEAD_KEYS
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

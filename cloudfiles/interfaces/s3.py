@@ -400,6 +400,7 @@ class S3Interface(RemoteInterface):
     exists_batch_size = 1
     delete_batch_size = DELETE_BATCH
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {None: "", "bz2": "bzip2"}
+    legacy_delete_batch_size = 1000
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

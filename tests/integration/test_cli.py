@@ -82,7 +82,10 @@ def seed(cf: CloudFiles, files: dict[str, bytes] = FILES, compress: Any = None) 
 
 
 def stored_encoding(cf: CloudFiles, key: str) -> Any:
-    return cf.get([key], raw=True)[0]["compress"]
+    """The canonical name of the stored encoding (get results name it per scheme, as cloud-files did)."""
+    from cloudfiles.compression import normalize_encoding
+
+    return normalize_encoding(cf.get([key], raw=True)[0]["compress"])
 
 
 def contents(cf: CloudFiles) -> dict[str, bytes]:

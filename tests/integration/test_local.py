@@ -222,7 +222,8 @@ def test_file_head_and_acl(fcf: CloudFiles, tmp_path: Path) -> None:
     assert head["Content-Length"] == stored.st_size
     assert head["Content-Encoding"] == "gzip"
     assert abs(head["Last-Modified"].timestamp() - stored.st_mtime) < 1e-3
-    assert fcf.get_acl("h") == stored.st_mode
+    assert fcf.get_acl("h") == {"h": stored.st_mode}  # cloud-files' shape, also for one path
+    assert CloudFiles(fcf.cloudpath, consistent_shapes=True).get_acl("h") == stored.st_mode
     assert fcf.get_acl(["h"]) == {"h": stored.st_mode}
 
 
@@ -323,14 +324,17 @@ def test_parallel_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(facade, "ProcessPoolExecutor", SpyPool)
     cf = CloudFiles(f"file://{tmp_path}/par", parallel=2)
     files = [(f"p{i}", str(i).encode()) for i in range(60)]
-    assert cf.puts(files) == 60
+    assert cf.puts(files) is None  # cloud-files: None from its process pool
+    assert CloudFiles(cf.cloudpath, parallel=2, consistent_shapes=True).puts(files) == 60
     results = cf.get([name for name, _ in files])
     assert isinstance(results, list)
     assert {r["path"]: r["content"] for r in results} == dict(files)
-    assert cf.get("p7") == b"7"  # scalar shape even with parallel > 1
-    assert cf.delete([name for name, _ in files]) == 60
+    assert [r["content"] for r in cf.get("p7")] == [b"7"]  # cloud-files: a list of dicts with parallel > 1
+    assert CloudFiles(cf.cloudpath, parallel=2, consistent_shapes=True).get("p7") == b"7"
+    assert CloudFiles(cf.cloudpath, parallel=2, consistent_shapes=True).delete([name for name, _ in files]) == 60
+    assert cf.delete([name for name, _ in files]) is None
     assert list(cf.list()) == []
-    assert blocks == [30, 30] * 3  # puts, get, delete each ran as two blocks in worker processes
+    assert blocks == [30, 30] * 5  # 2 puts, get, 2 deletes: each ran as two blocks in worker processes
 
 
 def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
@@ -341,7 +345,8 @@ def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
     full_b = f"{mem.cloudpath}/b"
     res = cloudfiles.dl([full_a, full_b])
     assert {r["fullpath"]: r["content"] for r in res} == {full_a: b"A", full_b: b"B"}
-    assert cloudfiles.dl(full_b) == b"B"
+    assert cloudfiles.dl(full_b)["content"] == b"B"  # cloud-files: the result dict for one path
+    assert cloudfiles.dl(full_b, consistent_shapes=True) == b"B"
 
 
 @pytest.mark.parametrize("scheme", ["file", "mem"])
