@@ -202,7 +202,9 @@ def _check_max_size(max_size: int | None) -> int | None:
 
 
 def gzip_compress(content: Content, compresslevel: int | None = None) -> bytes:
-    """gzip ``content`` with libdeflate (levels 0-12; default 9)."""
+    """gzip ``content`` with libdeflate (levels 0-12; default 9; -1 is zlib's default level, 6)."""
+    if compresslevel == -1:  # accepted by cloud-files (its libdeflate binding took -1 for 6)
+        compresslevel = 6
     return _gzip.compress(_as_bytes_like(content), compresslevel)
 
 

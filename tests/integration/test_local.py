@@ -247,6 +247,12 @@ def test_file_locking(tmp_path: Path) -> None:
     # one lock per logical key, whatever its encoding
     cf.put("a", b"2")
     assert len(os.listdir(lock_dir)) == 1
+    # named as cloud-files 6.4.3 names a writer's lock (basename.crc32(abspath)), so a process running
+    # cloud-files and one running ours exclude each other on the same files
+    import zlib
+
+    key_path = os.path.join(str(tmp_path), "locked", "a")
+    assert os.listdir(lock_dir) == [f"a.{zlib.crc32(key_path.encode('utf-8'))}"]
     cf.clear_locks()
     assert os.listdir(lock_dir) == []
 

@@ -128,6 +128,12 @@ def test_levels(method: str, levels: list[int]) -> None:
     assert len(outputs) == len(levels)
 
 
+def test_gzip_level_minus_one_is_the_zlib_default() -> None:
+    # cloud-files accepted compression_level=-1 for gzip (its libdeflate binding read it as 6)
+    assert compress(TEXT, "gzip", compress_level=-1) == _gzip.compress(TEXT, 6)
+    assert gzip.decompress(compress(TEXT, True, compress_level=-1)) == TEXT
+
+
 @pytest.mark.parametrize("method, level", [("gzip", 13), ("br", 12), ("zstd", 99), ("bz2", 0), ("bz2", 10), ("xz", 10)])
 def test_invalid_level_is_value_error(method: str, level: int) -> None:
     with pytest.raises(ValueError):
