@@ -1563,32 +1563,24 @@ def _split_fullpath(fullpath: str) -> tuple[str, str]:
 
 
 def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
-    """Download full paths (any mix of services and buckets) with one CloudFiles per directory.
+    """Download full paths (any mix of services and buckets) with one CloudFiles per bucket.
 
-    Each result dict is a ``get`` result plus ``'fullpath'`` (the path as given). Scalar input returns
-    that dict, as cloud-files did; with ``consistent_shapes=True`` the content (bytes or None), like ``get``.
+    As in cloud-files, paths are grouped by bucket (``paths.find_common_buckets``; on file:// the first
+    directory), each result's ``path`` is relative to its bucket, and ``'fullpath'`` is the bucket's
+    cloudpath joined with it (``precomputed://gs://b/k``). Items are full paths or dicts with ``path``
+    and ``byte_range``. Scalar input returns that one result dict; with ``consistent_shapes=True`` the
+    content (bytes or None), like ``get``.
     """
     items, multiple = toiter(cloudpaths, is_iter=True)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        full = item if isinstance(item, str) else item["path"]
-        byte_range = None if isinstance(item, str) else item.get("byte_range")
-        parent, key = _split_fullpath(full)
-        groups.setdefault(parent, []).append({
-            "path": key,
-            "start": byte_range[0] if byte_range else None,
-            "end": byte_range[1] if byte_range else None,
-            "tags": full,
-        })
+    groups = paths.find_common_buckets(items)
     progress = kwargs.pop("progress", False)
     total = sum(len(v) for v in groups.values())
     results: list[dict[str, Any]] = []
     with _Bar(progress if total > 1 else False, total, "Downloading") as bar:
-        for parent, keys in groups.items():
-            cf = CloudFiles(parent, **kwargs)
+        for bucketpath, keys in groups.items():
+            cf = CloudFiles(bucketpath, **kwargs)
             for res in cf.get(keys, raw=raw, progress=bar):
-                res["fullpath"] = res["tags"]
-                res["tags"] = None
+                res["fullpath"] = posixpath.join(bucketpath, res["path"])
                 results.append(res)
     if multiple:
         return results

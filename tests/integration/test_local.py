@@ -350,7 +350,10 @@ def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
     full_a = f"file://{tmp_path}/root/a"
     full_b = f"{mem.cloudpath}/b"
     res = cloudfiles.dl([full_a, full_b])
-    assert {r["fullpath"]: r["content"] for r in res} == {full_a: b"A", full_b: b"B"}
+    # as cloud-files: 'path' relative to the bucket (file://: the first directory), 'fullpath' the
+    # bucket's cloudpath (with its format) joined with it
+    assert {r["fullpath"]: r["content"] for r in res} == {full_a: b"A", f"precomputed://{full_b}": b"B"}
+    assert sorted(r["path"] for r in res) == sorted([f"{tmp_path}/root/a".split("/", 2)[2], "d/b"])
     assert cloudfiles.dl(full_b)["content"] == b"B"  # cloud-files: the result dict for one path
     assert cloudfiles.dl(full_b, consistent_shapes=True) == b"B"
 
