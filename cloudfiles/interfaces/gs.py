@@ -839,13 +839,12 @@ class GCSInterface(RemoteInterface):
                 raise gcs_error(resp)
             page = orjson.loads(resp.body)
             token = page.get("nextPageToken") or None
-            entries = [
+            # As cloud-files listed a page: its prefixes ("dir/" entries) first, then its objects.
+            yield from (ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ())
+            yield from (
                 ListEntry(obj["name"][strip:], int(obj["size"]) if size and obj.get("size") is not None else None, token)
                 for obj in page.get("items") or ()
-            ]
-            entries += [ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ()]
-            entries.sort(key=lambda e: e.name)
-            yield from entries
+            )
             if not token:
                 return
 

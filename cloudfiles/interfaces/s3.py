@@ -1016,7 +1016,13 @@ class S3Interface(RemoteInterface):
         url_encoded = (root.findtext(f"{ns}EncodingType") or "").lower() == "url"
         decode: Callable[[str], str] = unquote_plus if url_encoded else _identity
         nbase = len(base)
+        # As cloud-files listed a page: its common prefixes ("dir/" entries of a flat listing) first,
+        # then its objects, each in the server's order.
         names: list[tuple[str, int | None]] = []
+        for common in root.iterfind(f"{ns}CommonPrefixes"):
+            name = decode(common.findtext(f"{ns}Prefix") or "")[nbase:]
+            if name:
+                names.append((name, None))
         for contents in root.iterfind(f"{ns}Contents"):
             key = decode(contents.findtext(f"{ns}Key") or "")
             name = key[nbase:]
@@ -1027,12 +1033,6 @@ class S3Interface(RemoteInterface):
                 text = contents.findtext(f"{ns}Size")
                 nbytes = int(text) if text else None
             names.append((name, nbytes))
-        for common in root.iterfind(f"{ns}CommonPrefixes"):
-            name = decode(common.findtext(f"{ns}Prefix") or "")[nbase:]
-            if name:
-                names.append((name, None))
-        if flat:
-            names.sort(key=_first)
         truncated = (root.findtext(f"{ns}IsTruncated") or "").lower() == "true"
         next_token = root.findtext(f"{ns}NextContinuationToken") if truncated else None
         return [ListEntry(name, nbytes, token) for name, nbytes in names], next_token
@@ -1273,8 +1273,4 @@ def _scan_headers(lines: list[bytes]) -> dict[str, str]:
 
 def _identity(text: str) -> str:
     return text
-
-
-def _first(pair: tuple[str, Any]) -> str:
-    return pair[0]
 
