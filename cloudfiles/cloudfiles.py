@@ -743,8 +743,10 @@ class CloudFiles:
         bar: Any,
         tm: TransmissionMonitor | None,
     ) -> int:
+        keep_objects = self.interface.stores_objects
+
         def prepare(file: Any) -> PutItem:
-            return _prepare_put(self._item_dict(file), defaults, raw)
+            return _prepare_put(self._item_dict(file), defaults, raw, keep_objects)
 
         def size_of(file: Any) -> int:
             spec = self._item_dict(file)
@@ -1494,8 +1496,13 @@ def _normalize_compress(value: Any) -> str | None:
     return compression.normalize_encoding(value)
 
 
-def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> PutItem:
-    """Validate and (unless raw) compress one put item."""
+def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool, keep_objects: bool = False) -> PutItem:
+    """Validate and (unless raw) compress one put item.
+
+    ``keep_objects`` (mem://): ``raw=True`` content is kept as the very object given (a numpy array
+    comes back as that array, as cloud-files' memory store did; CloudVolume relies on it). Otherwise
+    buffers are snapshotted as bytes, so later changes to the caller's buffer do not leak in.
+    """
     def pick(name: str) -> Any:
         return spec.get(name, defaults[name])
 
@@ -1507,12 +1514,15 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
     if isinstance(content, str):
         content = content.encode("utf8")
     elif not isinstance(content, (bytes, bytearray)) and not hasattr(content, "read"):
-        content = _contiguous(content)
+        if not (keep_objects and raw):
+            content = _contiguous(content)
     if not raw and encoding is not None:
         if hasattr(content, "read"):
             content = content.read()
         level = pick("compression_level")
         content = compression.compress(content, method=encoding, compress_level=level)
+    if keep_objects and not raw and not isinstance(content, bytes) and not hasattr(content, "read"):
+        content = _snapshot(content)
     return PutItem(
         path=spec["path"],
         content=content,
@@ -1521,6 +1531,14 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool) -> P
         cache_control=pick("cache_control"),
         storage_class=pick("storage_class"),
     )
+
+
+def _snapshot(content: Any) -> Any:
+    """A bytes copy of a buffer (the caller may change it later); other objects as they are."""
+    try:
+        return memoryview(content).tobytes()
+    except TypeError:
+        return content
 
 
 def _contiguous(content: Any) -> Any:

@@ -158,6 +158,8 @@ class StorageInterface(abc.ABC):
     legacy_head_keys: ClassVar[tuple[str, ...] | None] = LEGACY_HEAD_KEYS
     #: keys per delete request in cloud-files 6.4.3, whose delete() counted requests
     legacy_delete_batch_size: ClassVar[int] = 1
+    #: True where put stores the content object itself (mem://), so the facade leaves it as given
+    stores_objects: ClassVar[bool] = False
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         self.path = path

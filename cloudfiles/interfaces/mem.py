@@ -41,15 +41,11 @@ def clear_memory() -> None:
 
 
 def _stored_value(content: Any) -> Any:
-    if isinstance(content, bytes):
-        return content
+    """What a put keeps: the object itself, as cloud-files' memory store did (the facade snapshots
+    buffers as bytes unless ``raw=True``, where a numpy array must come back as that array)."""
     if hasattr(content, "read"):
         return bytes(content.read())
-    try:
-        # Copy buffers (bytearray, memoryview, numpy...): the caller may mutate them afterwards.
-        return memoryview(content).tobytes()
-    except TypeError:
-        return content  # a Python object (raw=True)
+    return content
 
 
 def _length(value: Any) -> int | None:
@@ -57,11 +53,16 @@ def _length(value: Any) -> int | None:
         return len(value)
     if isinstance(value, str):
         return len(value.encode("utf8"))
-    return None
+    try:
+        return memoryview(value).nbytes
+    except TypeError:
+        return None  # an arbitrary Python object has no byte size
 
 
 class MemoryInterface(StorageInterface):
     """In-memory storage; one namespace per bucket, keys relative to the cloudpath's directory."""
+
+    stores_objects = True
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         super().__init__(path, options)

@@ -58,3 +58,23 @@ def test_compress_names_as_cloud_files_gives_them(cf: CloudFiles) -> None:
     assert raw["missing"]["compress"] is None and raw["missing"]["content"] is None
     decoded = {r["path"]: r for r in cf.get(["j"])}
     assert decoded["j"]["content"] == b"bz" * 50 and decoded["j"]["compress"] == "bzip2"
+
+
+def test_mem_raw_put_keeps_the_object() -> None:
+    # CloudVolume keeps numpy arrays on mem:// with raw=True and expects the array itself back, as
+    # cloud-files' memory store gave it (Fortran order and dtype intact, no bytes in between).
+    import numpy as np
+
+    cf = CloudFiles("mem://shapes-objects/d")
+    arr = np.asfortranarray(np.arange(24, dtype=np.uint16).reshape(2, 3, 4))
+    cf.put("arr", arr, raw=True)
+    got = cf.get("arr", raw=True)
+    assert got is arr and got.flags["F_CONTIGUOUS"]
+    assert cf.size("arr") == arr.nbytes
+    cf.puts([("obj", {"any": "python object"})], raw=True)
+    assert cf.get("obj", raw=True) == {"any": "python object"}
+    # without raw the bytes are a snapshot: later changes to the caller's buffer do not leak in
+    buf = bytearray(b"abc")
+    cf.put("buf", buf)
+    buf[0] = ord("X")
+    assert cf.get("buf") == b"abc"
