@@ -25,7 +25,9 @@ marks and byte totals of its inputs (cloud-files' merged monitor reported ``tota
 ``histogram`` counts in uint64 (uint32 wrapped above 4 GiB per bin) and accepts a flight ending exactly
 on the last bin edge (an IndexError there); ``start_unix_time``/``end_unix_time`` are Unix times
 (cloud-files returned monotonic-clock seconds); a flight ended only by ``end_error`` is recorded with
-0 bytes (cloud-files left it in flight, invisible to every query).
+0 bytes (cloud-files left it in flight, invisible to every query). ``IOSampler.start_time`` works
+(cloud-files raised TypeError) and ``end_time`` is the newest sample's time (cloud-files read the slot
+about to be written).
 """
 
 from __future__ import annotations
@@ -599,9 +601,10 @@ class IOSampler:
     # -- data ---------------------------------------------------------------------------------------------
 
     def num_samples(self) -> int:
-        """Samples currently held (at most the buffer size)."""
+        """Samples taken since sampling started (as in cloud-files; once the circular buffer has
+        wrapped, :meth:`samples` holds only the newest ``buffer_sec / interval + 1`` of them)."""
         with self._sample_lock:
-            return min(self._num_samples, self._samples_time.size)
+            return self._num_samples
 
     def samples(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(rx_bytes, tx_bytes, monotonic_times)`` in time order (cumulative counters)."""
