@@ -8,8 +8,8 @@ bash ci/install.sh
 # Never let a credential chain probe a cloud metadata address.
 export AWS_EC2_METADATA_DISABLED=true NO_GCE_CHECK=True
 
-echo "== ruff"; .venv/bin/ruff check cloudfiles tests bench
-echo "== mypy --strict"; .venv/bin/mypy --strict cloudfiles
+echo "== ruff"; .venv/bin/ruff check cloudfiles cloudfiles_cli tests bench
+echo "== mypy --strict"; .venv/bin/mypy --strict cloudfiles cloudfiles_cli
 # The .pyi stubs of the compiled modules must match what Cython actually built.
 echo "== stubtest"; .venv/bin/python -m mypy.stubtest --mypy-config-file pyproject.toml \
   --allowlist ci/stubtest-allowlist.txt cloudfiles._gzip cloudfiles._brotli cloudfiles._zstd cloudfiles._sink

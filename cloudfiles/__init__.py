@@ -8,8 +8,24 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import compression, exceptions, lib, monitoring, paths
-from .cloudfiles import CloudFile, CloudFiles, clear_memory, dl, reset_connection_pools
+# Every submodule cloud-files' package had is an attribute here too (all light: no network libraries).
+from . import (
+    compression,
+    connectionpools,
+    exceptions,
+    gcs,
+    interfaces,
+    lib,
+    monitoring,
+    paths,
+    resumable_tools,
+    scheduler,
+    secrets,
+    threaded_queue,
+    typing,
+)
+from .cloudfiles import CloudFile, CloudFiles, clear_memory, dl
+from .interfaces import reset_connection_pools
 from .resumable import ResumableTransfer
 
 __all__ = [
@@ -18,11 +34,20 @@ __all__ = [
     "ResumableTransfer",
     "__version__",
     "clear_memory",
+    "cloudfiles",
     "compression",
+    "connectionpools",
     "dl",
     "exceptions",
+    "gcs",
+    "interfaces",
     "lib",
     "monitoring",
     "paths",
     "reset_connection_pools",
+    "resumable_tools",
+    "scheduler",
+    "secrets",
+    "threaded_queue",
+    "typing",
 ]

@@ -60,14 +60,14 @@ _NO_REQUEST_PAYER = ("file", "mem", "http", "https")
 
 
 # -- small helpers -----------------------------------------------------------------------------------
-def totalfn(items: Any, total: int | None) -> int | None:
-    """``total`` if given, else ``len(items)`` when the input has a length, else None."""
+def totalfn(files: Any, total: int | None) -> int | None:
+    """``total`` if given, else ``len(files)`` when the input has a length, else None."""
     if total is not None:
         if total < 0:
             raise ValueError(f"total must be >= 0. Got: {total}")
         return total
     try:
-        return len(items)
+        return len(files)
     except TypeError:
         return None
 
@@ -359,6 +359,18 @@ class CloudFiles:
                     self._iface = self._interface_cls(self._path, self._options())
                 iface = self._iface
         return iface
+
+    def _get_connection(self) -> Any:
+        """cloud-files' per-file interface object over this CloudFiles' interface (shared, not a copy).
+
+        It has cloud-files' methods (``get_file``, ``put_file``, ``head``, ``list_files``...) and works
+        as a context manager (``with cf._get_connection() as conn:``); on ``mem://`` its ``_data`` is
+        the bucket's live dict, keyed by path in the bucket with the codec suffix. See
+        :mod:`cloudfiles.interfaces.legacy`.
+        """
+        from .interfaces.legacy import adapter_for
+
+        return adapter_for(self.interface)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -1617,17 +1629,111 @@ def clear_memory() -> None:
 
 
 def reset_connection_pools() -> None:
-    """Drop pooled connections of every loaded scheme and all ``mem://`` data, then collect garbage."""
-    import gc
+    """Drop pooled connections of every loaded scheme and all ``mem://`` data, then collect garbage
+    (:func:`cloudfiles.interfaces.reset_connection_pools`)."""
+    from .interfaces import reset_connection_pools as reset
 
-    from .interfaces import loaded_interface_classes
-
-    for cls in loaded_interface_classes():
-        reset: Callable[[], None] | None = getattr(cls, "reset_connection_pools", None)
-        if reset is not None:
-            reset()
-    clear_memory()
-    gc.collect()
+    reset()
 
 
-__all__ = ["RESULT_KEYS", "CloudFile", "CloudFiles", "clear_memory", "dl", "reset_connection_pools", "totalfn"]
+# -- cloud-files 6.4.3's other public names of this module -----------------------------------------------
+# (INTERFACES maps protocols to its per-file interface classes; FileInterface above stays the file://
+# scheme this module uses, so here cloud-files' file class is only INTERFACES["file"].)
+from . import gcs  # noqa: E402
+from .interfaces.legacy import (  # noqa: E402
+    ADAPTERS as _ADAPTERS,
+)
+from .interfaces.legacy import (  # noqa: E402
+    CaveInterface,
+    GoogleCloudStorageInterface,
+    HttpInterface,
+    MemoryInterface,
+    S3Interface,
+)
+from .lib import (  # noqa: E402
+    crc32c,
+    decode_crc32c_b64,
+    duplicates,
+    first,
+    md5,
+    mkdir,
+    nvl,
+    path_to_byte_range_tags,
+    scatter,
+    touch,
+)
+from .parallel import parallel_execute, parallelize  # noqa: E402
+from .paths import ALIASES, find_common_buckets  # noqa: E402
+from .scheduler import schedule_jobs  # noqa: E402
+from .threaded_queue import ThreadedQueue  # noqa: E402
+from .typing import CompressType, ParallelType, PutScalarType, SecretsType  # noqa: E402
+
+#: protocol -> cloud-files' per-file interface class (official S3 aliases included).
+INTERFACES: dict[str, type[Any]] = {**_ADAPTERS, **dict.fromkeys(ALIASES, S3Interface)}
+
+
+def __getattr__(name: str) -> Any:
+    # CLOUD_FILES_DIR / CLOUD_FILES_LOCK_DIR follow the environment (see cloudfiles.secrets).
+    if name in ("CLOUD_FILES_DIR", "CLOUD_FILES_LOCK_DIR"):
+        from . import secrets
+
+        return getattr(secrets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"CLOUD_FILES_DIR", "CLOUD_FILES_LOCK_DIR"})
+
+
+__all__ = [
+    "ALIASES",
+    "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
+    "CLOUD_FILES_LOCK_DIR",  # noqa: F822
+    "INTERFACES",
+    "RESULT_KEYS",
+    "CRC32CIntegrityError",
+    "CaveInterface",
+    "CloudFile",
+    "CloudFiles",
+    "CompressType",
+    "FileInterface",
+    "GetPathType",
+    "GoogleCloudStorageInterface",
+    "HttpInterface",
+    "IOEnum",
+    "MD5IntegrityError",
+    "MemoryInterface",
+    "ParallelType",
+    "PutScalarType",
+    "PutType",
+    "S3Interface",
+    "SecretsType",
+    "ThreadedQueue",
+    "TransmissionMonitor",
+    "UnsupportedProtocolError",
+    "clear_memory",
+    "compression",
+    "crc32c",
+    "decode_crc32c_b64",
+    "dl",
+    "duplicates",
+    "find_common_buckets",
+    "first",
+    "gcs",
+    "get_interface_class",
+    "jsonify",
+    "md5",
+    "mkdir",
+    "nvl",
+    "parallel_execute",
+    "parallelize",
+    "path_to_byte_range_tags",
+    "paths",
+    "reset_connection_pools",
+    "scatter",
+    "schedule_jobs",
+    "sip",
+    "toiter",
+    "totalfn",
+    "touch",
+]

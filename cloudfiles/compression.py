@@ -37,6 +37,7 @@ from .exceptions import (
     DecompressionError,
     UnsupportedCompressionType,
 )
+from .lib import toiter
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -51,6 +52,8 @@ __all__ = [
     "ENCODINGS",
     "FILE_SUFFIXES",
     "SUFFIX_ENCODINGS",
+    "CompressionError",
+    "DecompressionError",
     "StreamDecompressor",
     "brotli_compress",
     "brotli_decompress",
@@ -64,6 +67,7 @@ __all__ = [
     "gunzip",
     "gzip_compress",
     "normalize_encoding",
+    "toiter",
     "transcode",
     "xz_compress",
     "xz_decompress",

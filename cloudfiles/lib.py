@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import base64 as _b64
 import binascii
+import functools
 import hashlib
 import itertools
 import math
 import os
+import random
 import struct
 import threading
+import time
 import types
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Kept for compatibility with code written against cloud-files (it tested ``isinstance(x, STRING_TYPES)``).
 STRING_TYPES = (str,)
@@ -150,6 +154,54 @@ def toiter(obj: Any, is_iter: bool = False) -> Any:
     except TypeError:
         return ([obj], False) if is_iter else [obj]
     return (obj, True) if is_iter else obj
+
+
+#: cloud-files' retry policy for these helpers: 7 tries, waits drawn from [0, 0.5 * 2**n] (max 60 s).
+RETRY_ATTEMPTS = 7
+RETRY_BASE_SEC = 0.5
+RETRY_MAX_SEC = 60.0
+
+
+def retrying(
+    no_retry: tuple[type[BaseException], ...] = (), attempts: int = RETRY_ATTEMPTS
+) -> Callable[[F], F]:
+    """A decorator that calls the function again when it raises, up to ``attempts`` tries in all.
+
+    Waits before retry n (0-based) are drawn uniformly from ``[0, min(60, 0.5 * 2**n)]`` (full-jitter
+    exponential backoff). Exceptions of the ``no_retry`` types are raised at once; after the last try
+    the last exception is raised as is.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(attempts):
+                try:
+                    return fn(*args, **kwargs)
+                except no_retry:
+                    raise
+                except Exception:
+                    if attempt + 1 >= attempts:
+                        raise
+                    time.sleep(random.uniform(0.0, min(RETRY_MAX_SEC, RETRY_BASE_SEC * 2**attempt)))
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def retry(f: F) -> F:
+    """cloud-files' ``@retry``: retry ``f`` on any exception (7 tries, jittered exponential backoff)."""
+    return retrying()(f)
+
+
+def path_to_byte_range_tags(path: str | dict[str, Any]) -> tuple[str, int | None, int | None, Any]:
+    """A ``get`` item as ``(path, start, end, tags)``: a str is the whole object, a dict may carry
+    ``start``/``end`` (end exclusive) and ``tags``."""
+    if isinstance(path, str):
+        return (path, None, None, None)
+    return (path["path"], path.get("start"), path.get("end"), path.get("tags"))
 
 
 def duplicates(lst: Iterable[T]) -> set[T]:
@@ -271,16 +323,16 @@ def _md5_digest_bytes(value: str | bytes) -> bytes | None:
     return raw if len(raw) == 16 else None
 
 
-def md5_equal(hash1: str | bytes | None, hash2: str | bytes | None) -> bool:
+def md5_equal(hash_a: str | bytes | None, hash_b: str | bytes | None) -> bool:
     """True if two MD5 digests are the same, whichever forms they are given in.
 
     Accepts hex (S3 ETags, with or without quotes), base64 (with or without padding) or raw 16-byte
     digests. None or an unparseable value compares unequal to everything.
     """
-    if hash1 is None or hash2 is None:
+    if hash_a is None or hash_b is None:
         return False
-    d1 = _md5_digest_bytes(hash1)
-    d2 = _md5_digest_bytes(hash2)
+    d1 = _md5_digest_bytes(hash_a)
+    d2 = _md5_digest_bytes(hash_b)
     return d1 is not None and d1 == d2
 
 
@@ -672,7 +724,10 @@ __all__ = [
     "md5_equal",
     "mkdir",
     "nvl",
+    "path_to_byte_range_tags",
     "red",
+    "retry",
+    "retrying",
     "scatter",
     "sip",
     "toabs",

@@ -10,10 +10,24 @@ Design notes:
 * Flights are kept in plain parallel lists, not an interval tree: recording is an O(1) append under a
   lock (the engine calls it once per completed transfer, on its hot path), and every query is a
   vectorised numpy pass over all intervals, which beats tree walks for the query sizes seen here.
-* Times are stored as integer microseconds of the Unix epoch. They are measured with
-  ``time.monotonic()`` (immune to wall-clock jumps) and converted with one per-process offset, so
-  ``start_unix_time()`` really is a Unix time and monitors pickled in other processes merge coherently.
+* Times are integer microseconds of ``time.monotonic()`` (immune to wall-clock jumps), truncated like
+  cloud-files does, so histogram bins fall on the same whole monotonic seconds and every query gives
+  cloud-files' numbers. Each monitor also carries its process's monotonic-to-Unix offset: it makes
+  ``start_unix_time()`` a real Unix time, and lets monitors pickled in other processes (or on other
+  machines, whose monotonic clocks differ) merge onto one time line.
+* A flight whose end falls on the same microsecond tick as its start lasts 1 µs (a coarse clock must
+  not produce empty intervals).
 * matplotlib is optional and imported only inside the plot methods.
+
+Deliberate differences from cloud-files 6.4.3, whose versions of these fail or mislead: an empty monitor
+reports 0 for ``total_bps``/``peak_bps`` (not ZeroDivisionError/ValueError); ``merge`` keeps the error
+marks and byte totals of its inputs (cloud-files' merged monitor reported ``total_bps() == 0``);
+``histogram`` counts in uint64 (uint32 wrapped above 4 GiB per bin) and accepts a flight ending exactly
+on the last bin edge (an IndexError there); ``start_unix_time``/``end_unix_time`` are Unix times
+(cloud-files returned monotonic-clock seconds); a flight ended only by ``end_error`` is recorded with
+0 bytes (cloud-files left it in flight, invisible to every query). ``IOSampler.start_time`` works
+(cloud-files raised TypeError) and ``end_time`` is the newest sample's time (cloud-files read the slot
+about to be written).
 """
 
 from __future__ import annotations
@@ -30,14 +44,19 @@ if TYPE_CHECKING:  # numpy is imported where it is used: `import cloudfiles` sta
     import numpy.typing as npt
 
 
-__all__ = ["IOEnum", "IOSampler", "TransmissionMonitor"]
+__all__ = ["EPSILON_SEC", "IOEnum", "IOSampler", "TransmissionMonitor"]
+
+#: The smallest time step the samplers use in place of a zero duration (seconds).
+EPSILON_SEC = 1e-7
 
 # monotonic seconds + _MONO_TO_UNIX = unix seconds (fixed per process).
 _MONO_TO_UNIX = time.time() - time.monotonic()
+_MONO_TO_UNIX_US = int(round(_MONO_TO_UNIX * 1e6))
 
 
-def _mono_to_unix_us(t: float) -> int:
-    return int(round((t + _MONO_TO_UNIX) * 1e6))
+def _mono_us(t: float) -> int:
+    """Monotonic seconds -> integer microseconds, truncated (cloud-files' quantisation)."""
+    return int(t * 1e6)
 
 
 class IOEnum(enum.Enum):
@@ -76,6 +95,9 @@ class TransmissionMonitor:
         ...  # transfer
         tm.end_io(flight, num_bytes)
         tm.total_Mbps()
+
+    A failed flight is marked with :meth:`end_error`, before or after its :meth:`end_io` (both orders
+    occur in cloud-files' callers); the Gantt chart draws it red.
     """
 
     def __init__(self, direction: IOEnum) -> None:
@@ -84,12 +106,17 @@ class TransmissionMonitor:
         self._in_flight: dict[Any, tuple[float, int]] = {}
         # Bytes announced by start_io for flights not yet landed (uploads know their size up front).
         self._in_flight_bytes = 0
+        # Finished flights: begin/end in monotonic microseconds of this monitor's clock.
         self._begin_us: list[int] = []
         self._end_us: list[int] = []
         self._nbytes: list[int] = []
         self._ids: list[Any] = []
         self._errors: set[Any] = set()
+        # Flights closed by end_error alone: a later end_io completes them (the facade's get pattern).
+        self._closed_by_error: set[Any] = set()
         self._total_bytes_landed = 0
+        # Unix microseconds minus monotonic microseconds of the process whose clock the times use.
+        self._unix_offset_us = _MONO_TO_UNIX_US
 
     @property
     def direction(self) -> IOEnum:
@@ -112,21 +139,30 @@ class TransmissionMonitor:
         return flight_id
 
     def end_io(self, flight_id: Any, num_bytes: int) -> None:
-        """Close a flight that moved ``num_bytes``. Closing a flight already ended by
-        :meth:`end_error` is a no-op; an unknown id raises KeyError."""
+        """Close a flight that moved ``num_bytes`` (now). An unknown or already closed id raises KeyError.
+
+        A flight already closed by :meth:`end_error` is completed instead: its end and byte count
+        become these (so ``end_error`` then ``end_io`` records what cloud-files records).
+        """
         end = time.monotonic()
         with self._lock:
             entry = self._in_flight.pop(flight_id, None)
             if entry is None:
-                if flight_id in self._errors:
-                    return
-                raise KeyError(flight_id)
+                if flight_id not in self._closed_by_error:
+                    raise KeyError(flight_id)
+                self._closed_by_error.discard(flight_id)
+                self._complete(flight_id, end, num_bytes)
+                return
             start, announced = entry
             self._in_flight_bytes -= announced
             self._append(flight_id, start, end, num_bytes)
 
     def end_error(self, flight_id: Any) -> None:
-        """Close a flight that failed: recorded with 0 bytes and marked as an error (red in Gantt)."""
+        """Mark a flight as failed (red in the Gantt chart).
+
+        A flight still in flight is closed now with 0 bytes; a later :meth:`end_io` for it sets its
+        real end and byte count. Marking a flight that already landed only marks it.
+        """
         end = time.monotonic()
         with self._lock:
             self._errors.add(flight_id)
@@ -135,6 +171,7 @@ class TransmissionMonitor:
                 start, announced = entry
                 self._in_flight_bytes -= announced
                 self._append(flight_id, start, end, 0)
+                self._closed_by_error.add(flight_id)
 
     def record(
         self, num_bytes: int, start_time: float, end_time: float | None = None, error: bool = False
@@ -152,30 +189,55 @@ class TransmissionMonitor:
             self._append(flight_id, start_time, end_time, 0 if error else num_bytes)
 
     def _append(self, flight_id: Any, start: float, end: float, num_bytes: int) -> None:
-        begin_us = _mono_to_unix_us(start)
-        end_us = max(begin_us, _mono_to_unix_us(end))
+        begin_us = _mono_us(start) + _MONO_TO_UNIX_US - self._unix_offset_us
+        end_us = _mono_us(end) + _MONO_TO_UNIX_US - self._unix_offset_us
+        if end_us <= begin_us:
+            end_us = begin_us + 1  # same clock tick: a 1 µs flight, never an empty interval
         self._begin_us.append(begin_us)
         self._end_us.append(end_us)
         self._nbytes.append(int(num_bytes))
         self._ids.append(flight_id)
         self._total_bytes_landed += int(num_bytes)
 
+    def _complete(self, flight_id: Any, end: float, num_bytes: int) -> None:
+        # Errors are rare and the flight was closed recently: search from the newest.
+        for i in range(len(self._ids) - 1, -1, -1):
+            if self._ids[i] == flight_id:
+                end_us = _mono_us(end) + _MONO_TO_UNIX_US - self._unix_offset_us
+                self._end_us[i] = max(end_us, self._begin_us[i] + 1)
+                self._total_bytes_landed += int(num_bytes) - self._nbytes[i]
+                self._nbytes[i] = int(num_bytes)
+                return
+
     @classmethod
     def merge(cls, tms: Iterable[TransmissionMonitor]) -> TransmissionMonitor:
-        """A new monitor holding the flights of all ``tms`` (direction of the first; TX if empty)."""
+        """A new monitor holding the flights of all ``tms`` (direction of the first; TX if empty).
+
+        Flights, error marks and byte totals all carry over; monitors recorded in other processes are
+        placed on this process's time line.
+        """
         tms = list(tms)
         if not tms:
             return cls(IOEnum.TX)
         out = cls(tms[0]._direction)
         for other in tms:
             with other._lock:
-                out._begin_us.extend(other._begin_us)
-                out._end_us.extend(other._end_us)
+                shift = getattr(other, "_unix_offset_us", _MONO_TO_UNIX_US) - out._unix_offset_us
+                if shift:
+                    out._begin_us.extend(b + shift for b in other._begin_us)
+                    out._end_us.extend(e + shift for e in other._end_us)
+                else:
+                    out._begin_us.extend(other._begin_us)
+                    out._end_us.extend(other._end_us)
                 out._nbytes.extend(other._nbytes)
                 out._ids.extend(other._ids)
                 out._errors.update(other._errors)
                 out._total_bytes_landed += other._total_bytes_landed
         return out
+
+    def _now_us(self) -> int:
+        """Now, in microseconds of this monitor's clock."""
+        return _mono_us(time.monotonic()) + _MONO_TO_UNIX_US - self._unix_offset_us
 
     # -- queries ------------------------------------------------------------------------------------------
 
@@ -238,7 +300,7 @@ class TransmissionMonitor:
         """Bits per second over the last ``look_back_sec`` seconds (flights prorated by overlap)."""
         import numpy as np
         look_back_us = int(look_back_sec * 1e6)
-        now_us = _mono_to_unix_us(time.monotonic())
+        now_us = self._now_us()
         begin, end, nbytes = self._snapshot()
         if begin.size == 0 or look_back_us <= 0:
             return 0.0
@@ -273,12 +335,12 @@ class TransmissionMonitor:
     def start_unix_time(self) -> float:
         """Unix time (seconds) the first flight began; 0.0 if nothing was recorded."""
         with self._lock:
-            return min(self._begin_us) / 1e6 if self._begin_us else 0.0
+            return (min(self._begin_us) + self._unix_offset_us) / 1e6 if self._begin_us else 0.0
 
     def end_unix_time(self) -> float:
         """Unix time (seconds) the last flight ended; 0.0 if nothing was recorded."""
         with self._lock:
-            return max(self._end_us) / 1e6 if self._end_us else 0.0
+            return (max(self._end_us) + self._unix_offset_us) / 1e6 if self._end_us else 0.0
 
     def peak_bps(self) -> float:
         """Highest one-second rate (bits per second) in the :meth:`histogram`; 0 if empty."""
@@ -287,7 +349,8 @@ class TransmissionMonitor:
 
     def histogram(self, resolution: float = 1.0) -> npt.NDArray[np.uint64]:
         """Bytes landed per time bin of ``resolution`` seconds, each flight spread evenly over its
-        duration. Bins start at the whole second before the first flight. Empty array if no flights.
+        duration. Bins start at the whole (monotonic-clock) second before the first flight, as in
+        cloud-files. Empty array if no flights.
         """
         import numpy as np
         if resolution <= 0:
@@ -424,11 +487,14 @@ class TransmissionMonitor:
             for key in ("_begin_us", "_end_us", "_nbytes", "_ids"):
                 state[key] = list(state[key])
             state["_errors"] = set(self._errors)
+            state["_closed_by_error"] = set(self._closed_by_error)
         del state["_lock"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_closed_by_error", set())
+        self.__dict__.setdefault("_unix_offset_us", _MONO_TO_UNIX_US)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -511,6 +577,16 @@ class IOSampler:
             self._cursor = (i + 1) % self._samples_time.size
             self._num_samples += 1
 
+    def sample_loop(self, terminate_evt: threading.Event, interval: float) -> None:
+        """Sample every ``interval`` seconds until ``terminate_evt`` is set, then once more.
+
+        The body of the sampling thread (cloud-files' name); :meth:`start_sampling` runs it on a
+        daemon thread. Blocks the caller when called directly.
+        """
+        import psutil
+
+        self._sample_loop(terminate_evt, interval, psutil)
+
     def _sample_loop(self, terminate: threading.Event, interval: float, psutil: Any) -> None:
         next_t = time.monotonic() + interval
         # Event.wait doubles as the sleep, so stop_sampling returns within one interval at most.
@@ -525,9 +601,10 @@ class IOSampler:
     # -- data ---------------------------------------------------------------------------------------------
 
     def num_samples(self) -> int:
-        """Samples currently held (at most the buffer size)."""
+        """Samples taken since sampling started (as in cloud-files; once the circular buffer has
+        wrapped, :meth:`samples` holds only the newest ``buffer_sec / interval + 1`` of them)."""
         with self._sample_lock:
-            return min(self._num_samples, self._samples_time.size)
+            return self._num_samples
 
     def samples(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(rx_bytes, tx_bytes, monotonic_times)`` in time order (cumulative counters)."""

@@ -36,7 +36,8 @@ import orjson
 
 from . import secrets as _secrets
 from .exceptions import UnsafePathError, UnsupportedProtocolError
-from .lib import mkdir, toabs, toiter, yellow
+from .lib import jsonify, mkdir, toabs, toiter, yellow
+from .typing import GetPathType
 
 __all__ = [
     "ALIASES",
@@ -44,12 +45,18 @@ __all__ = [
     "ALLOWED_FORMATS",
     "ALLOWED_PROTOCOLS",
     "BASE_ALLOWED_PROTOCOLS",
+    "ALIASES_FROM_FILE",
     "BUCKET_RE",
+    "CLOUDPATH_REGEXP",
+    "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
     "CLOUD_PROTOCOLS",
     "OFFICIAL_ALIASES",
     "PRECOMPUTED_SUFFIX",
+    "TAIL_FORMAT_REGEXP",
     "ExtractedPath",
+    "GetPathType",
     "UnsafePathError",
+    "UnsupportedProtocolError",
     "add_alias",
     "add_persistent_alias",
     "alias_file",
@@ -66,6 +73,9 @@ __all__ = [
     "get_any_protocol",
     "get_protocol",
     "join_key",
+    "jsonify",
+    "mkdir",
+    "mkregexp",
     "normalize",
     "pop_protocol",
     "remove_alias",
@@ -75,7 +85,11 @@ __all__ = [
     "safe_local_join",
     "service_provider",
     "to_https_protocol",
+    "toabs",
+    "toiter",
     "update_aliases_from_file",
+    "update_persistent_aliases",
+    "yellow",
 ]
 
 
@@ -138,6 +152,8 @@ ALIASES: dict[str, str] = {}
 ALLOWED_PROTOCOLS: list[str] = list(BASE_ALLOWED_PROTOCOLS)
 # Aliases read from the alias file: name -> {"host": host}. None until the file has been loaded.
 ALIASES_FROM_FILE: dict[str, dict[str, str]] | None = None
+# Matches the FORMAT:// and PROTOCOL:// prefixes (see mkregexp); rebuilt with the protocol list.
+CLOUDPATH_REGEXP: re.Pattern[str] = re.compile("")
 
 # posix /what/a/great/path ; a bucket may carry a :port (mem://localhost:8080 style names).
 BUCKET_RE = re.compile(r"^(/?[~\d\w_\.\-]+(?::\d+)?)(?:/|$)")
@@ -157,10 +173,27 @@ def alias_file() -> str:
 
 
 def __getattr__(name: str) -> Any:
-    # ALIAS_FILE follows $CLOUD_FILES_DIR at access time (PEP 562).
+    # ALIAS_FILE and CLOUD_FILES_DIR follow $CLOUD_FILES_DIR at access time (PEP 562).
     if name == "ALIAS_FILE":
         return alias_file()
+    if name == "CLOUD_FILES_DIR":
+        return _secrets.cloud_files_dir()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"ALIAS_FILE", "CLOUD_FILES_DIR"})
+
+
+def mkregexp() -> str:
+    """The regexp text of an optional ``FORMAT://`` then an optional ``PROTOCOL://`` prefix.
+
+    Built from ALLOWED_FORMATS and ALLOWED_PROTOCOLS (aliases included) as they are now; groups ``fmt``
+    and ``proto``. :data:`CLOUDPATH_REGEXP` is its compiled form, rebuilt whenever an alias changes.
+    """
+    formats = "|".join(ALLOWED_FORMATS)
+    protocols = "|".join(proto.replace("+", r"\+") for proto in ALLOWED_PROTOCOLS)
+    return f"(?:(?P<fmt>{formats})://)?(?:(?P<proto>{protocols})://)?"
 
 
 def cloudpath_error(cloudpath: str) -> str:
@@ -194,9 +227,10 @@ def _error(cloudpath: str) -> UnsupportedProtocolError:
 
 
 def _refresh_protocols() -> None:
-    global ALLOWED_PROTOCOLS
+    global ALLOWED_PROTOCOLS, CLOUDPATH_REGEXP
     # Rebind (not mutate) so code iterating the old list is never disturbed mid-loop.
     ALLOWED_PROTOCOLS = BASE_ALLOWED_PROTOCOLS + list(ALIASES.keys())
+    CLOUDPATH_REGEXP = re.compile(mkregexp())
 
 
 def _check_alias_name(alias: str) -> None:
@@ -296,7 +330,7 @@ def add_persistent_alias(alias: str, host: str) -> None:
         add_alias(alias, host)
         assert ALIASES_FROM_FILE is not None
         ALIASES_FROM_FILE[alias] = {"host": ALIASES[alias]}
-        _write_alias_file(ALIASES_FROM_FILE)
+        update_persistent_aliases()
 
 
 def remove_persistent_alias(alias: str) -> None:
@@ -307,6 +341,17 @@ def remove_persistent_alias(alias: str) -> None:
         remove_alias(alias)
         assert ALIASES_FROM_FILE is not None
         ALIASES_FROM_FILE.pop(alias, None)
+        update_persistent_aliases()
+
+
+def update_persistent_aliases() -> None:
+    """Write the persistent aliases (``ALIASES_FROM_FILE``) to the alias file.
+
+    The file is loaded first when it has not been yet, so its other entries are kept.
+    """
+    with _alias_lock:
+        update_aliases_from_file()
+        assert ALIASES_FROM_FILE is not None
         _write_alias_file(ALIASES_FROM_FILE)
 
 
@@ -618,9 +663,11 @@ def to_https_protocol(cloudpath: str | ExtractedPath) -> Any:
     return cloudpath
 
 
-def service_provider(cloudpath: str | ExtractedPath) -> str | None:
-    """Who serves ``cloudpath``: the alias name for alias paths, else the protocol."""
-    epath = cloudpath if isinstance(cloudpath, ExtractedPath) else extract(cloudpath)
+def service_provider(epath: str | ExtractedPath) -> str | None:
+    """Who serves ``epath`` (an ExtractedPath or a cloudpath): the alias name for alias paths, else
+    the protocol."""
+    if not isinstance(epath, ExtractedPath):
+        epath = extract(epath)
     return epath.alias or epath.protocol
 
 

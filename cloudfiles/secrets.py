@@ -14,18 +14,44 @@ Environment variables are read at call time, so a test (or a long-lived process)
 
 Secret values never appear in a repr or an exception message: returned dicts are :class:`SecretDict`
 (a ``dict`` whose repr masks values), and parse errors name the file, never its contents.
+
+cloud-files' module names are all here. Its directory constants (``CV_HOME``, ``CF_HOME``,
+``google_credentials_path``, ``PROJECT_NAME``...) are computed on access like the ones above. Its
+credential caches (``GOOGLE_CREDENTIALS_CACHE``, ``AWS_CREDENTIALS_CACHE``, ``CAVE_CREDENTIALS``,
+``HTTP_CREDENTIALS``) hold what the last lookups returned, keyed as in cloud-files; lookups never read
+them (they always re-read files and the environment, so a rotated secret is picked up), which makes
+clearing them harmless. Two results keep our shape, used by the scheme interfaces: ``google_credentials``
+returns the service-account info dict (cloud-files: a google-auth Credentials object, built here by the
+GCS interface) and ``http_credentials`` returns ``(user, password)`` (cloud-files: the JSON dict).
 """
 
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Union
 
 import orjson
 
+from .lib import colorize, mkdir
+
 __all__ = [
+    "AWS_CREDENTIALS_CACHE",
     "AWS_KEYS",
+    "CAVE_CREDENTIALS",
+    "CF_HOME",  # noqa: F822 - provided by the module __getattr__
+    "CV_HOME",  # noqa: F822
+    "GOOGLE_CREDENTIALS_CACHE",
+    "HOME",  # noqa: F822
+    "HTTP_CREDENTIALS",
+    "PROJECT_NAME",  # noqa: F822
+    "CredentialCacheType",
+    "CredentialType",
+    "aws_credentials_path",  # noqa: F822
+    "colorize",
+    "google_credentials_path",  # noqa: F822
+    "mkdir",
     "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
     "CLOUD_FILES_LOCK_DIR",  # noqa: F822
     "CLOUD_FILES_SECRETS_DIR",  # noqa: F822
@@ -89,6 +115,12 @@ _DYNAMIC: dict[str, Any] = {
     "CLOUD_VOLUME_SECRETS_DIR": lambda: os.path.join(cloud_volume_dir(), "secrets"),
     "CLOUD_FILES_LOCK_DIR": cloud_files_lock_dir,
     "HOME": lambda: os.path.expanduser("~"),
+    # cloud-files' names for the default directories (before the environment variables apply)
+    "CV_HOME": lambda: os.path.join(os.path.expanduser("~"), ".cloudvolume"),
+    "CF_HOME": lambda: os.path.join(os.path.expanduser("~"), ".cloudfiles"),
+    "google_credentials_path": lambda: secretpath("google-secret.json"),
+    "aws_credentials_path": lambda: secretpath("aws-secret.json"),
+    "PROJECT_NAME": lambda: default_google_project_name(),
 }
 
 
@@ -99,6 +131,24 @@ def __getattr__(name: str) -> Any:
     if fn is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return fn()
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_DYNAMIC))
+
+
+# cloud-files' type names for credential dicts and its per-key caches of them.
+CredentialType = dict[str, Union[str, int]]  # noqa: UP007 - a runtime alias
+CredentialCacheType = dict[str, CredentialType]
+
+#: ``{bucket: (project, service_account_info)}`` of the GCS lookups that found a secret file.
+GOOGLE_CREDENTIALS_CACHE: dict[str, Any] = {}
+#: ``{service: {bucket: credentials}}`` of the S3 lookups.
+AWS_CREDENTIALS_CACHE: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+#: ``{server: credentials}`` of the CAVE lookups that found a token.
+CAVE_CREDENTIALS: dict[str, Any] = {}
+#: The secret-file HTTP credentials of the last lookup that read ``http-secret.json`` (a dict), or None.
+HTTP_CREDENTIALS: dict[str, Any] | None = None
 
 
 def secretpath(filepath: str) -> str:
@@ -206,10 +256,13 @@ def google_credentials(bucket: str = "", secrets: Any = None) -> tuple[str | Non
         names.insert(0, f"{bucket}-google-secret.json")
     path = _first_existing(names)
     if path is None:
+        GOOGLE_CREDENTIALS_CACHE.pop(bucket, None)
         return default_google_project_name(), None
     info = load_secret_file(path)
     project = info.get("project_id")
-    return (str(project) if project else default_google_project_name()), info
+    found = (str(project) if project else default_google_project_name()), info
+    GOOGLE_CREDENTIALS_CACHE[bucket] = found
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -319,6 +372,8 @@ def aws_credentials(
     creds = _aws_dict(found or {})
     if not creds["AWS_DEFAULT_REGION"]:
         creds["AWS_DEFAULT_REGION"] = _default_region()
+    if secrets is None:
+        AWS_CREDENTIALS_CACHE[service][bucket] = creds
     return creds
 
 
@@ -332,12 +387,14 @@ def http_credentials(secrets: Any = None) -> tuple[str, str] | None:
 
     Returns None when neither gives a user (requests then go unauthenticated).
     """
+    global HTTP_CREDENTIALS
     found = parse_secrets(secrets, "http secrets")
     if found is None:
         path = _first_existing(["http-secret.json"])
-        if path is None:
+        HTTP_CREDENTIALS = None if path is None else load_secret_file(path)
+        if HTTP_CREDENTIALS is None:
             return None
-        found = load_secret_file(path)
+        found = HTTP_CREDENTIALS
     user = found.get("user", found.get("username"))
     if user is None:
         return None
@@ -361,7 +418,9 @@ def cave_credentials(server: str = "", secrets: Any = None) -> SecretDict | None
     if host:
         names.insert(0, f"{host}-cave-secret.json")
     path = _first_existing(names)
-    if path is None:
+    data = None if path is None else load_secret_file(path)
+    if data is None or not data.get("token"):
+        CAVE_CREDENTIALS.pop(server, None)
         return None
-    data = load_secret_file(path)
-    return data if data.get("token") else None
+    CAVE_CREDENTIALS[server] = data
+    return data

@@ -234,6 +234,18 @@ class StorageInterface(abc.ABC):
     def close(self) -> None:  # noqa: B027 - a no-op default, not an abstract method
         """Release connections or handles. Idempotent."""
 
+    # cloud-files' connection protocol: ``with iface as conn`` and ``release_connection``. An interface
+    # serves its CloudFiles for its whole life and its connections live in the engine's per-thread pools,
+    # so there is nothing to hand back per use (close() is what releases resources).
+    def release_connection(self) -> None:  # noqa: B027 - deliberately nothing to do
+        """Nothing to give back: connections are pooled per thread by the engine (see close())."""
+
+    def __enter__(self) -> StorageInterface:
+        return self
+
+    def __exit__(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self.release_connection()
+
 
 def utc_from_timestamp(ts: float) -> datetime.datetime:
     """Timezone-aware UTC datetime (the old library returned naive ones via a deprecated call)."""

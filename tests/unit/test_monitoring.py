@@ -22,11 +22,8 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _aligned_base() -> float:
-    """A monotonic time 1000 s ago whose Unix equivalent sits exactly on a whole second."""
-    from cloudfiles import monitoring
-
-    unix = float(int(time.time()) - 1000)
-    return unix - monitoring._MONO_TO_UNIX
+    """A whole monotonic second about 1000 s ago (histogram bins start on whole monotonic seconds)."""
+    return float(int(time.monotonic()) - 1000)
 
 
 def test_ioenum() -> None:
@@ -64,14 +61,14 @@ def test_histogram_spreads_bytes_over_duration() -> None:
     tm = TransmissionMonitor(IOEnum.RX)
     t0 = _aligned_base()
     tm.record(400, t0 + 0.5, t0 + 2.5)  # 200 B/s over [0.5, 2.5)
-    tm.record(50, t0 + 3.0, t0 + 3.0)  # instantaneous: lands in the bin of its start
+    tm.record(50, t0 + 3.0, t0 + 3.0)  # instantaneous: lasts 1 µs, lands in the bin of its start
     hist = tm.histogram(1.0)
     assert hist.dtype == np.uint64
     assert hist.tolist() == [100, 200, 100, 50]
     assert int(hist.sum()) == tm.total_bytes()
     assert tm.peak_bps() == pytest.approx(200 * 8)
     half = tm.histogram(0.5)
-    assert half.tolist() == [0, 100, 100, 100, 100, 0, 50]
+    assert half.tolist() == [0, 100, 100, 100, 100, 0, 50, 0]  # bins up to the whole second after
     with pytest.raises(ValueError):
         tm.histogram(0)
 
@@ -112,10 +109,12 @@ def test_start_end_io_flow() -> None:
     assert tm.num_in_flight() == 2 and tm.in_flight_bytes() == 150
     tm.end_io(a, 100)
     tm.end_error(b)
-    tm.end_io(b, 50)  # already closed by the error: ignored
     assert tm.num_in_flight() == 0 and tm.in_flight_bytes() == 0
-    assert tm.total_bytes() == 100
-    assert len(tm) == 2
+    assert tm.total_bytes() == 100 and len(tm) == 2  # closed by the error with 0 bytes
+    tm.end_io(b, 50)  # ...and completed by a later end_io, as cloud-files' get does
+    assert tm.total_bytes() == 150 and len(tm) == 2
+    with pytest.raises(KeyError):
+        tm.end_io(b, 50)  # but only once
     with pytest.raises(KeyError):
         tm.end_io("unknown", 1)
 
@@ -277,7 +276,7 @@ def test_iosampler_runs_briefly() -> None:
     assert not s.is_sampling()
     n = s.num_samples()
     assert n >= 3
-    rx, tx, ts = s.samples()
+    rx, tx, ts = s.samples()  # 5 s of 10 ms slots: nothing wrapped yet
     assert rx.size == tx.size == ts.size == n
     assert np.all(np.diff(ts) > 0)
     assert np.all(np.diff(rx) >= 0) and np.all(np.diff(tx) >= 0)
@@ -293,8 +292,7 @@ def test_iosampler_circular_buffer_wraps() -> None:
     time.sleep(0.15)
     s.stop_sampling()
     size = s._samples_time.size
-    assert s._num_samples > size
-    assert s.num_samples() == size
+    assert s.num_samples() == s._num_samples > size  # samples taken, as in cloud-files
     _, _, ts = s.samples()
     assert ts.size == size and np.all(np.diff(ts) > 0)
 
@@ -311,3 +309,137 @@ def test_iosampler_restart_and_pickle() -> None:
     assert clone.num_samples() == s.num_samples()
     clone.start_sampling()
     clone.stop_sampling()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Parity with cloud-files 6.4.3: the numbers below were produced by its TransmissionMonitor for the same
+# script of calls under the same fake clock (/work/oracle's venv; see ci/gen-public-names.py).
+# --------------------------------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _scripted_monitor(monkeypatch: pytest.MonkeyPatch) -> tuple[TransmissionMonitor, _Clock]:
+    clock = _Clock(1000.25)
+    monkeypatch.setattr(time, "monotonic", clock)
+    tm = TransmissionMonitor(IOEnum.RX)
+    a = tm.start_io(100, start_time=1000.25)
+    clock.t = 1002.75
+    tm.end_io(a, 1000)
+    b = tm.start_io(0)  # starts and ends on the same clock tick: a 1 µs flight
+    tm.end_io(b, 50)
+    c = tm.start_io(0, start_time=1001.0)
+    clock.t = 1003.5
+    tm.end_error(c)  # error first, then end_io: cloud-files' get
+    clock.t = 1004.2
+    tm.end_io(c, 300)
+    d = tm.start_io(0, start_time=1003.0)
+    clock.t = 1003.9
+    tm.end_io(d, 77)
+    tm.end_error(d)  # end_io first, then the error: cloud-files' transfers
+    return tm, clock
+
+
+def test_numbers_match_cloud_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    tm, clock = _scripted_monitor(monkeypatch)
+    assert tm.total_bytes() == 1427
+    assert tm.total_bps() == pytest.approx(2890.126582278481)
+    assert tm.histogram(1.0).tolist() == [300, 494, 444, 171, 19]
+    assert tm.histogram(0.5).tolist() == [100, 200, 247, 247, 247, 197, 90, 81, 19, 0]
+    assert tm.histogram(2.0).tolist() == [794, 614, 19]
+    assert tm.peak_bps() == pytest.approx(3952.0)
+    assert [tm.total_Mbps(), tm.total_Gbps(), tm.total_MBps(), tm.total_GBps()] == pytest.approx(
+        [0.002890126582278481, 2.890126582278481e-06, 0.0003612658227848101, 3.612658227848101e-07]
+    )
+    assert tm.end_unix_time() - tm.start_unix_time() == pytest.approx(3.95, abs=2e-6)
+    assert len(tm._errors) == 2
+    clock.t = 1004.5
+    assert tm.current_bps() == pytest.approx(1544.0)
+    assert tm.current_bps(1.0) == pytest.approx(800.0)
+    assert tm.current_bps(10) == pytest.approx(2686.1176470588234)
+    assert [tm.current_Mbps(1.0), tm.current_Gbps(1.0), tm.current_MBps(1.0), tm.current_GBps(1.0)] == (
+        pytest.approx([0.0008, 8e-07, 0.0001, 1e-07])
+    )
+    with pytest.raises(KeyError):
+        tm.end_io(tm._ids[0], 5)  # already landed
+
+
+def test_pickle_and_merge_match_cloud_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    tm, clock = _scripted_monitor(monkeypatch)
+    clock.t = 1004.5
+    clone = pickle.loads(pickle.dumps(tm))
+    assert clone.total_bytes() == 1427
+    assert clone.histogram(1.0).tolist() == [300, 494, 444, 171, 19]
+    e = clone.start_io(0)
+    clock.t = 1005.0
+    clone.end_io(e, 5)
+    assert clone.total_bytes() == 1432 and tm.total_bytes() == 1427
+
+    other = TransmissionMonitor(IOEnum.TX)
+    f = other.start_io(0, start_time=1010.0)
+    clock.t = 1011.3
+    other.end_io(f, 4000)
+    merged = TransmissionMonitor.merge([tm, other])
+    assert merged.total_bytes() == 5427
+    assert merged.histogram(1.0).tolist() == [300, 494, 444, 171, 19, 0, 0, 0, 0, 0, 3077, 923]
+    assert merged.direction == IOEnum.RX
+    assert TransmissionMonitor.merge([]).direction == IOEnum.TX
+    # Not copied: cloud-files' merged monitor lost the error marks and reported total_bps() == 0.
+    assert len(merged._errors) == 2
+    assert merged.total_bps() == pytest.approx(5427 * 8 / 11.05)
+
+
+def test_merge_across_processes_uses_unix_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A monitor from a process (or machine) whose monotonic clock is 500 s ahead lands on our time line."""
+    tm, clock = _scripted_monitor(monkeypatch)
+    remote = TransmissionMonitor(IOEnum.RX)
+    remote.record(4000, 1010.0, 1011.3)
+    # As recorded where the monotonic clock reads 500 s more for the same instant:
+    remote._begin_us = [b + 500_000_000 for b in remote._begin_us]
+    remote._end_us = [e + 500_000_000 for e in remote._end_us]
+    remote._unix_offset_us -= 500_000_000
+    remote = pickle.loads(pickle.dumps(remote))
+    merged = TransmissionMonitor.merge([tm, remote])
+    assert merged.histogram(1.0).tolist() == [300, 494, 444, 171, 19, 0, 0, 0, 0, 0, 3077, 923]
+    assert merged.end_unix_time() - merged.start_unix_time() == pytest.approx(11.05, abs=2e-6)
+
+
+def test_empty_monitor_does_not_raise() -> None:
+    """cloud-files raised ZeroDivisionError (total_bps) and ValueError (peak_bps) here."""
+    tm = TransmissionMonitor(IOEnum.RX)
+    assert tm.total_bps() == 0.0 and tm.peak_bps() == 0.0
+
+
+def test_histogram_flight_ending_on_last_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cloud-files raised IndexError when a flight ended exactly on a whole second."""
+    clock = _Clock(10.5)
+    monkeypatch.setattr(time, "monotonic", clock)
+    tm = TransmissionMonitor(IOEnum.RX)
+    fid = tm.start_io(0)
+    clock.t = 12.0
+    tm.end_io(fid, 300)
+    assert tm.histogram(1.0).tolist() == [100, 200]
+
+
+def test_iosampler_numbers_match_cloud_files() -> None:
+    """Rates and histograms of cloud-files 6.4.3's IOSampler for the same samples (oracle run)."""
+    s = IOSampler(buffer_sec=100, interval=0.25)
+    _fake_samples(
+        s,
+        [0.0, 0.25, 0.5, 0.8, 1.0, 1.3, 2.0, 2.2, 3.9],
+        [0, 100, 300, 300, 1300, 1400, 5000, 5100, 9000],
+        [0, 10, 20, 30, 40, 45, 60, 61, 99],
+    )
+    assert s.peak_bps(1.0) == (pytest.approx(31333.333333333336), pytest.approx(320.0))
+    assert s.peak_bps(0.3) == (pytest.approx(41142.857142857145), pytest.approx(320.0))
+    assert s.current_bps(0.5) == (pytest.approx(18352.94117647059), pytest.approx(178.82352941176472))
+    assert s.current_bps(10.0) == (pytest.approx(18461.53846153846), pytest.approx(203.0769230769231))
+    assert s.histogram_rx(1.0).tolist() == [1300, 3700, 4000, 0]
+    assert s.histogram_tx(0.5).tolist() == [20, 20, 20, 0, 39, 0, 0, 0]
+    assert s.end_time() == 3.9 and s.start_time() == 0.0  # cloud-files: -1.0 and TypeError

@@ -1,0 +1,145 @@
+"""Process-level parallelism in cloud-files' shape: ``parallel_execute`` and the ``@parallelize`` decorator.
+
+``parallel_execute(fn, inputs, parallel, ...)`` cuts ``inputs`` into blocks and runs ``fn(block)`` in
+``parallel`` worker processes, collecting the blocks' results as they complete. ``@parallelize`` gives
+a method ``f(self, items, **kwargs)`` a ``parallel=`` keyword (default ``self.parallel``) that does this.
+
+Workers are *spawned* (not forked: forking a process that holds threads, curl handles or gevent hubs
+is unsafe), so ``fn`` and the blocks travel by pickle: module-level functions, methods of picklable
+objects and ``functools.partial`` of those work; lambdas do not (cloud-files shipped them with dill).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar, cast
+
+from .lib import nvl, sip, totalfn
+
+__all__ = ["parallel_execute", "parallelize"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _block_count(res: Any, block: list[Any]) -> int:
+    """How far a block's result advances the progress bar (cloud-files' rules)."""
+    update = res[0] if isinstance(res, tuple) and res else res
+    if isinstance(update, int) and not isinstance(update, bool):
+        return update
+    if isinstance(update, list):
+        return len(update)
+    return len(block)
+
+
+def parallel_execute(
+    fn: Callable[[list[Any]], Any],
+    inputs: Iterable[Any],
+    parallel: int,
+    total: int | None,
+    progress: Any,
+    desc: str | None,
+    returns_list: bool,
+) -> Any:
+    """Run ``fn`` over blocks of ``inputs`` in ``parallel`` processes (0 = one per core).
+
+    Blocks hold ``ceil(total / parallel)`` items, kept between 20 and 1250 (250 when the total is
+    unknown). ``progress`` is a bool or a tqdm instance to advance. With ``returns_list`` the blocks'
+    list results are concatenated (completion order) and returned; blocks returning
+    ``(list, TransmissionMonitor)`` give ``(list, merged monitor)``. Otherwise returns None.
+    """
+    if parallel == 0:
+        parallel = multiprocessing.cpu_count()
+    elif parallel < 0:
+        raise ValueError(f"parallel must be >= 0. Got: {parallel}")
+    total = totalfn(inputs, total)
+    if total is not None and total < 0:
+        raise ValueError(f"total must be positive. Got: {total}")
+    block_size = 250 if total is None else min(1250, max(20, math.ceil(total / parallel)))
+
+    from tqdm import tqdm
+
+    owned = not isinstance(progress, tqdm)
+    bar = tqdm(desc=desc, total=total, disable=not progress) if owned else progress
+    results: list[Any] = []
+    monitors: list[Any] = []
+
+    def harvest(pending: dict[Future[Any], list[Any]]) -> None:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            block = pending.pop(fut)
+            res = fut.result()
+            bar.update(_block_count(res, block))
+            if returns_list:
+                if isinstance(res, tuple):
+                    results.extend(res[0])
+                    monitors.append(res[1])
+                else:
+                    results.extend(res)
+
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
+            pending: dict[Future[Any], list[Any]] = {}
+            for block in sip(inputs, block_size):
+                pending[pool.submit(fn, block)] = block
+                while len(pending) >= 2 * parallel:  # a generator is read as workers free up
+                    harvest(pending)
+            while pending:
+                harvest(pending)
+    finally:
+        if owned:
+            bar.close()
+
+    if not returns_list:
+        return None
+    if monitors:
+        from .monitoring import TransmissionMonitor
+
+        return results, TransmissionMonitor.merge(monitors)
+    return results
+
+
+class _BlockCall:
+    """``method(owner, block, *args, parallel=1, **kwargs)``: one worker's share (picklable)."""
+
+    def __init__(self, method: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.method = method
+        self.owner = owner
+        self.args = args
+        self.kwargs = kwargs
+
+    def __call__(self, block: list[Any]) -> Any:
+        return self.method(self.owner, block, *self.args, parallel=1, **self.kwargs)
+
+
+def parallelize(desc: str | None = None, returns_list: bool = False) -> Callable[[F], F]:
+    """Give a method ``f(self, items, *args, **kwargs)`` a ``parallel=`` keyword argument.
+
+    ``parallel`` defaults to ``self.parallel`` (then 1). At 1 the method runs as is; otherwise its
+    items are spread over processes by :func:`parallel_execute` (``progress``/``total`` keywords
+    size the bar there; the workers run with ``parallel=1`` and no bar of their own).
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(self: Any, items: Any, *args: Any, **kwargs: Any) -> Any:
+            parallel = nvl(kwargs.pop("parallel", None), getattr(self, "parallel", None), 1)
+            if parallel == 1:
+                return fn(self, items, *args, **kwargs)
+            progress = kwargs.get("progress", False)
+            kwargs["progress"] = False
+            total = kwargs.get("total")
+            # The workers call this wrapper again with parallel=1 (the wrapper, not fn, is what
+            # pickle finds under the method's name).
+            work = _BlockCall(wrapper, self, args, kwargs)
+            if not isinstance(items, (list, tuple)) and not hasattr(items, "__next__"):
+                items = [items]
+            return parallel_execute(work, items, parallel, total, progress, desc, returns_list)
+
+        return cast(F, wrapper)
+
+    return decorate
