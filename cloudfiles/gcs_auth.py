@@ -140,8 +140,10 @@ class EngineTransport:
             body = body.encode("utf-8")
         lines = [f"{name}: {value}" for name, value in (headers or {}).items()]
         limit = Timeout(connect=min(10.0, timeout or 10.0), read=max(1.0, float(timeout or 30.0)))
+        from .interfaces.remote import CA_BUNDLE_ENV, ca_options
+
         response = engine.request_one(
-            engine.Request(method, url, lines, body), retry=self.retry, timeout=limit
+            engine.Request(method, url, lines, body, options=ca_options(CA_BUNDLE_ENV)), retry=self.retry, timeout=limit
         )
         if response.error is not None:
             raise gexc.TransportError(str(response.error)) from response.error  # type: ignore[no-untyped-call]

@@ -299,7 +299,7 @@ class GCSInterface(RemoteInterface):
         return engine.Request("GET", url, self._auth(), context=context)
 
     def _one(self, request: engine.Request) -> engine.Response:
-        return engine.request_one(request, retry=self.retry, timeout=self.timeout, green=self.options.green)
+        return self.run_one(request)
 
     def _reauthorized(self, resp: engine.Response) -> engine.Response:
         """On a 401 with credentials, refresh the token and send the request once more."""

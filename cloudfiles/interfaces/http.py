@@ -3,6 +3,9 @@
 GET (whole or ranged), HEAD for exists/size/head, basic auth from secrets, and listing of servers that
 publish HTML directory indexes (nginx ``autoindex``, Apache). Stored compression is reported from the
 ``Content-Encoding`` header and decoded by the facade; bytes are never decoded by libcurl.
+
+* Redirects are followed (at most ``remote.MAX_REDIRECTS``, to http(s) only), for GET and HEAD alike;
+  a longer chain or a loop fails with a NetworkError naming the limit.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class HttpInterface(RemoteInterface):
     """Read-only HTTP(S) scheme."""
 
     writable = False
+    follow_redirects = True
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
@@ -146,10 +150,7 @@ class HttpInterface(RemoteInterface):
         url = self.url(directory)
         if not url.endswith("/"):
             url += "/"
-        resp = engine.request_one(
-            engine.Request("GET", url, self.auth_headers), retry=self.retry, timeout=self.timeout,
-            green=self.options.green,
-        )
+        resp = self.run_one(engine.Request("GET", url, self.auth_headers))
         if resp.error is None and resp.status in MISSING_STATUSES:
             return []
         if not resp.ok:

@@ -57,7 +57,7 @@ from .base import (
     PutItem,
     PutResult,
 )
-from .remote import RemoteInterface, head_from_headers, range_header
+from .remote import CA_BUNDLE_ENV, RemoteInterface, head_from_headers, range_header
 
 __all__ = [
     "DEFAULT_ACL",
@@ -399,6 +399,8 @@ class S3Interface(RemoteInterface):
 
     exists_batch_size = 1
     delete_batch_size = DELETE_BATCH
+    #: boto3 reads AWS_CA_BUNDLE, then (botocore) REQUESTS_CA_BUNDLE
+    ca_bundle_env = ("AWS_CA_BUNDLE", *CA_BUNDLE_ENV)
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)

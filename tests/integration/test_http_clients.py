@@ -1,0 +1,192 @@
+"""What real HTTP clients do, on real local servers: redirects, a User-Agent, and CA bundles named by
+the environment (http, s3, gs).
+
+Every server binds 127.0.0.1. TLS comes from a CA made in the test (``tests/tls.py``) and a TLS proxy
+in front of a plain server (a scripted one, SeaweedFS, the GCS emulator).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloudfiles import CloudFiles
+from cloudfiles.exceptions import NetworkError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gcs_emulator import GCSEmulator  # noqa: E402
+from servers import ScriptedServer, respond  # noqa: E402
+from tls import TlsProxy, make_ca  # noqa: E402
+
+CA_VARS = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    return make_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_scripted(scripted: ScriptedServer, tls: tuple[Path, Path, Path]) -> Iterator[TlsProxy]:
+    proxy = TlsProxy(scripted.port, tls[1], tls[2]).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_ca_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CA_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+# -- redirects and User-Agent ----------------------------------------------------------------------------
+def redirect(status: int, location: str) -> Any:
+    return respond(status, b"moved", {"Location": location})
+
+
+def recording(header: str, into: list[str | None], body: bytes) -> Any:
+    """Answer 200 ``body``, noting the request's ``header`` (None when absent) in ``into``."""
+
+    def action(h: BaseHTTPRequestHandler) -> None:
+        into.append(h.headers.get(header))
+        respond(200, body)(h)
+
+    return action
+
+
+def test_get_and_head_follow_redirects(scripted: ScriptedServer) -> None:
+    d = f"r{next(_counter)}"
+    scripted.script(f"/{d}/a", redirect(301, f"/{d}/b"))
+    scripted.script(f"/{d}/b", redirect(302, f"{scripted.url}/{d}/target"))
+    scripted.script(f"/{d}/target", respond(200, b"the payload", {"Content-Type": "text/plain"}))
+    cf = CloudFiles(f"{scripted.url}/{d}")
+    assert cf.get("a") == b"the payload"
+    assert cf.get({"path": "a", "start": 4, "end": 7}) is not None
+    assert cf.exists("a") is True  # HEAD follows too
+    assert cf.size("a") == len(b"the payload")
+    assert cf.head("a")["Content-Type"] == "text/plain"
+
+
+def test_a_redirect_loop_stops_at_the_bound(scripted: ScriptedServer) -> None:
+    d = f"l{next(_counter)}"
+    scripted.script(f"/{d}/a", redirect(302, f"/{d}/b"))
+    scripted.script(f"/{d}/b", redirect(302, f"/{d}/a"))
+    cf = CloudFiles(f"{scripted.url}/{d}")
+    with pytest.raises(NetworkError) as info:
+        cf.get("a")
+    assert "redirect" in str(info.value).lower() and info.value.curl_code == 47
+    assert scripted.hits[f"/{d}/a"] + scripted.hits[f"/{d}/b"] == 11  # the first request + 10 redirects
+
+
+def test_credentials_are_not_sent_to_another_origin(scripted: ScriptedServer) -> None:
+    other = ScriptedServer().start()
+    try:
+        seen: list[str | None] = []
+        d = f"o{next(_counter)}"
+        other.script(f"/{d}/x", recording("Authorization", seen, b"elsewhere"))
+        scripted.script(f"/{d}/x", redirect(302, f"{other.url}/{d}/x"))
+        cf = CloudFiles(f"{scripted.url}/{d}", secrets={"user": "u", "password": "p"})
+        assert cf.get("x") == b"elsewhere"
+        assert seen == [None]
+    finally:
+        other.stop()
+
+
+def test_requests_carry_a_user_agent(scripted: ScriptedServer) -> None:
+    import cloudfiles
+
+    agents: list[str | None] = []
+    d = f"u{next(_counter)}"
+    scripted.script(f"/{d}/x", recording("User-Agent", agents, b"ok"))
+    cf = CloudFiles(f"{scripted.url}/{d}")
+    cf.get("x")
+    cf.exists("x")
+    assert agents and all(a is not None and a.startswith(f"cloudfiles/{cloudfiles.__version__} ") for a in agents)
+
+
+# -- CA bundles from the environment ---------------------------------------------------------------------
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"])
+def test_https_trusts_the_ca_bundle_the_environment_names(
+    variable: str, scripted: ScriptedServer, tls_scripted: TlsProxy, tls: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    d = f"t{next(_counter)}"
+    scripted.script(f"/{d}/x", respond(200, b"over tls"))
+    url = f"{tls_scripted.url}/{d}"
+    untrusted = CloudFiles(url)
+    with pytest.raises(NetworkError) as info:
+        untrusted.get("x")
+    assert "certificate" in str(info.value).lower()
+    monkeypatch.setenv(variable, str(tls[0]))
+    trusted = CloudFiles(url)
+    assert trusted.get("x") == b"over tls"
+    assert trusted.exists("x") is True
+    # Read once, when the CloudFiles is made: later changes to the environment do not reach it.
+    monkeypatch.delenv(variable)
+    assert trusted.get("x") == b"over tls"
+    with pytest.raises(NetworkError):
+        untrusted.get("x")
+
+
+@pytest.fixture(scope="module")
+def tls_seaweed(seaweed_server: Any, tls: tuple[Path, Path, Path]) -> Iterator[tuple[Any, TlsProxy]]:
+    seaweed_server.create_bucket("tlsbucket")
+    proxy = TlsProxy(seaweed_server.port, tls[1], tls[2]).start()
+    yield seaweed_server, proxy
+    proxy.stop()
+
+
+@pytest.mark.parametrize("variable", ["AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE"])
+def test_s3_over_https_trusts_the_ca_bundle(
+    variable: str, tls_seaweed: tuple[Any, TlsProxy], tls: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seaweed, proxy = tls_seaweed
+    path = f"s3://{proxy.url}/tlsbucket/v{next(_counter)}"
+    with pytest.raises(NetworkError) as info:
+        CloudFiles(path, secrets=seaweed.secrets).put("k", b"signed, over tls")
+    assert "certificate" in str(info.value).lower()
+    monkeypatch.setenv(variable, str(tls[0]))
+    cf = CloudFiles(path, secrets=seaweed.secrets)
+    cf.put("k", b"signed, over tls")  # SigV4 signed for the proxy's host: SeaweedFS checks it
+    assert cf.get("k") == b"signed, over tls"
+    assert list(cf.list()) == ["k"]
+
+
+PUBLIC = "public-bucket"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[GCSEmulator]:
+    emu = GCSEmulator(PUBLIC).start()
+    yield emu
+    emu.stop()
+
+
+def test_gs_over_https_trusts_the_ca_bundle(emulator: GCSEmulator, tls: tuple[Path, Path, Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = TlsProxy(emulator.port, tls[1], tls[2]).start()
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        path = f"gs://{PUBLIC}/tls{next(_counter)}"
+        with pytest.raises(NetworkError):
+            CloudFiles(path).put("k", b"v")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls[0]))
+        cf = CloudFiles(path)
+        cf.put("k", b"gcs over tls")
+        assert cf.get("k") == b"gcs over tls"
+    finally:
+        proxy.stop()
