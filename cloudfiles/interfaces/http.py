@@ -6,6 +6,7 @@ publish HTML directory indexes (nginx ``autoindex``, Apache). Stored compression
 
 * Redirects are followed (at most ``remote.MAX_REDIRECTS``, to http(s) only), for GET and HEAD alike;
   a longer chain or a loop fails with a NetworkError naming the limit.
+* ``middleauth+https://`` (:class:`CaveInterface`) sends ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .. import engine
+from ..exceptions import CloudFilesError
 from .base import (
     DeleteResult,
     GetItem,
@@ -60,6 +62,8 @@ class HttpInterface(RemoteInterface):
 
     writable = False
     follow_redirects = True
+    #: statuses that read as "no such object" (None / False) rather than an error
+    missing_statuses = MISSING_STATUSES
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
@@ -114,11 +118,14 @@ class HttpInterface(RemoteInterface):
         item: GetItem = resp.context
         if resp.error is None and resp.status in (200, 206):
             return GetResult(item=item, content=resp.body, encoding=_normalize_encoding(resp.header("content-encoding")))
-        if resp.error is None and resp.status in MISSING_STATUSES:
+        if resp.error is None and resp.status in self.missing_statuses:
             return GetResult(item=item)
         if resp.error is None and resp.status == 416:  # range starts past the end
             return GetResult(item=item, content=b"")
-        return GetResult(item=item, error=response_error(resp))
+        return GetResult(item=item, error=self._error(resp))
+
+    def _error(self, resp: engine.Response) -> CloudFilesError:
+        return response_error(resp)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
         # Accept-Encoding as for a GET, so a server that stores a compressed variant (nginx
@@ -132,10 +139,10 @@ class HttpInterface(RemoteInterface):
                 for name, value in resp.headers.items():
                     head.setdefault(name.title(), value)
                 yield HeadResult(path, head)
-            elif resp.error is None and resp.status in MISSING_STATUSES:
+            elif resp.error is None and resp.status in self.missing_statuses:
                 yield HeadResult(path, None)
             else:
-                yield HeadResult(path, None, response_error(resp))
+                yield HeadResult(path, None, self._error(resp))
 
     # -- writes: a plain web server is read-only here ------------------------------------------------
     def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
@@ -151,10 +158,10 @@ class HttpInterface(RemoteInterface):
         if not url.endswith("/"):
             url += "/"
         resp = self.run_one(engine.Request("GET", url, self.auth_headers))
-        if resp.error is None and resp.status in MISSING_STATUSES:
+        if resp.error is None and resp.status in self.missing_statuses:
             return []
         if not resp.ok:
-            raise response_error(resp)
+            raise self._error(resp)
         if "html" not in (resp.header("content-type") or ""):
             raise NotImplementedError(f"{url} does not serve an HTML directory index: cannot list")
         parser = _LinkParser()
@@ -199,9 +206,46 @@ class HttpInterface(RemoteInterface):
         pass
 
 
+class CaveInterface(HttpInterface):
+    """``middleauth+https://host/path``: a CAVE service (https://github.com/CAVEconnectome), read-only.
+
+    Every request carries ``Authorization: Bearer <token>``. The token is ``secrets=`` (``{'token': ...}``
+    as a dict or JSON string; cloud-files ignored it), else ``token`` of ``{server}-cave-secret.json``,
+    else of ``cave-secret.json`` (``server`` is the URL's host, with its port if any), looked up in the
+    usual secrets directories. Unlike a public web server, 401 and 403 are errors
+    (:class:`~cloudfiles.exceptions.AuthorizationError`), never "missing".
+    """
+
+    missing_statuses = frozenset({404, 410})
+
+    def __init__(self, path: Any, options: InterfaceOptions) -> None:
+        super().__init__(path, options)
+        from ..secrets import cave_credentials
+
+        self.server = urlsplit(path.host or "").netloc
+        found = cave_credentials(self.server, options.secrets)
+        self.has_token = found is not None
+        if found is not None:
+            # The bearer token replaces basic auth from http-secret.json: one Authorization header.
+            self.auth_headers = [f"Authorization: Bearer {found['token']}"]
+
+    def _error(self, resp: engine.Response) -> CloudFilesError:
+        error = response_error(resp)
+        if resp.error is None and resp.status == 401 and not self.has_token:
+            error.args = (
+                f"{error.args[0]} (no CAVE token: pass secrets={{'token': ...}} or put "
+                f"{self.server}-cave-secret.json or cave-secret.json in a secrets directory)",
+                *error.args[1:],
+            )
+        return error
+
+    def __repr__(self) -> str:
+        return f"CaveInterface({self.base_url})"
+
+
 def _drain(results: list[GetResult]) -> Iterator[GetResult]:
     while results:
         yield results.pop(0)
 
 
-__all__ = ["HttpInterface"]
+__all__ = ["CaveInterface", "HttpInterface"]

@@ -1,5 +1,5 @@
-"""What real HTTP clients do, on real local servers: redirects, a User-Agent, and CA bundles named by
-the environment (http, s3, gs).
+"""What real HTTP clients do, on real local servers: CAVE bearer tokens (``middleauth+https://``),
+redirects, a User-Agent, and CA bundles named by the environment (http, s3, gs).
 
 Every server binds 127.0.0.1. TLS comes from a CA made in the test (``tests/tls.py``) and a TLS proxy
 in front of a plain server (a scripted one, SeaweedFS, the GCS emulator).
@@ -8,16 +8,18 @@ in front of a plain server (a scripted one, SeaweedFS, the GCS emulator).
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from cloudfiles import CloudFiles
-from cloudfiles.exceptions import NetworkError
+from cloudfiles.exceptions import AuthorizationError, NetworkError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gcs_emulator import GCSEmulator  # noqa: E402
@@ -190,3 +192,78 @@ def test_gs_over_https_trusts_the_ca_bundle(emulator: GCSEmulator, tls: tuple[Pa
         assert cf.get("k") == b"gcs over tls"
     finally:
         proxy.stop()
+
+
+# -- middleauth+https:// (CAVE) --------------------------------------------------------------------------
+TOKEN = "cave-token-123"
+
+
+def bearer_only(body: bytes) -> Any:
+    """Answer ``body`` to ``Bearer TOKEN``; 401 without credentials, 403 with other ones."""
+
+    def action(h: BaseHTTPRequestHandler) -> None:
+        auth = h.headers.get("Authorization")
+        if auth is None:
+            respond(401, b'{"error": "authentication required"}', {"Content-Type": "application/json"})(h)
+        elif auth != f"Bearer {TOKEN}":
+            respond(403, b'{"error": "forbidden"}', {"Content-Type": "application/json"})(h)
+        else:
+            respond(200, body, {"Content-Type": "application/octet-stream"})(h)
+
+    return action
+
+
+@pytest.fixture
+def cave(scripted: ScriptedServer, tls_scripted: TlsProxy, tls: tuple[Path, Path, Path],
+         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A CAVE-like service (bearer token required) at middleauth+https://127.0.0.1:PORT/cN."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls[0]))
+    monkeypatch.setenv("CLOUD_VOLUME_DIR", str(tmp_path / "cv"))
+    monkeypatch.setenv("CLOUD_FILES_DIR", str(tmp_path / "cf"))
+    d = f"c{next(_counter)}"
+    scripted.script(f"/{d}/info", bearer_only(b'{"type": "segmentation"}'))
+    scripted.script(f"/{d}/missing", lambda h: respond(404, b"not here")(h))
+    return f"middleauth+https://127.0.0.1:{tls_scripted.port}/{d}"
+
+
+@pytest.mark.parametrize("secrets", [{"token": TOKEN}, json.dumps({"token": TOKEN})], ids=["dict", "json"])
+def test_cave_sends_the_bearer_token_from_secrets(cave: str, secrets: Any) -> None:
+    from cloudfiles.interfaces.http import CaveInterface
+
+    cf = CloudFiles(cave, secrets=secrets)
+    assert isinstance(cf.interface, CaveInterface)
+    assert cf.get("info") == b'{"type": "segmentation"}'
+    assert cf.exists("info") is True
+    assert cf.exists("missing") is False
+    assert cf.size("info") == len(b'{"type": "segmentation"}')
+    assert cf.head("info")["Content-Length"] == len(b'{"type": "segmentation"}')
+    assert cf.get("missing") is None
+
+
+def test_cave_token_from_secret_files_server_first(cave: str, tmp_path: Path) -> None:
+    secrets_dir = tmp_path / "cv" / "secrets"
+    secrets_dir.mkdir(parents=True)
+    server = urlsplit(cave.replace("middleauth+", "")).netloc  # host:port, as cloud-files derived it
+    (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": "the-general-one"}))
+    with pytest.raises(AuthorizationError):  # the general file's token is refused (403)
+        CloudFiles(cave).get("info")
+    (secrets_dir / f"{server}-cave-secret.json").write_text(json.dumps({"token": TOKEN}))
+    assert CloudFiles(cave).get("info") == b'{"type": "segmentation"}'
+    # secrets= wins over both files
+    with pytest.raises(AuthorizationError):
+        CloudFiles(cave, secrets={"token": "wrong"}).get("info")
+
+
+def test_cave_without_a_token_is_an_authorization_error(cave: str) -> None:
+    cf = CloudFiles(cave)
+    with pytest.raises(AuthorizationError) as info:  # 401
+        cf.get("info")
+    assert info.value.status == 401 and "cave-secret.json" in str(info.value)
+    with pytest.raises(AuthorizationError):
+        cf.head("info")
+    wrong = CloudFiles(cave, secrets={"token": "not-it"})
+    with pytest.raises(AuthorizationError) as info:  # 403: a CAVE service refusing, never "missing"
+        wrong.get("info")
+    assert info.value.status == 403 and "not-it" not in str(info.value)
+    with pytest.raises(AuthorizationError):
+        wrong.exists("info")
