@@ -818,32 +818,43 @@ class GCSInterface(RemoteInterface):
         page), as cloud-files gave: passing it back resumes after that page.
         """
         base = f"{self.base}/" if self.base else ""
-        full = base + (prefix or "")
-        params = [("fields", "items(name,size),prefixes,nextPageToken" if size else "items(name),prefixes,nextPageToken")]
-        params.append(("maxResults", str(PAGE_SIZE)))
-        if full:
-            params.append(("prefix", full))
-        if flat:
-            params.append(("delimiter", "/"))
+        params = list_params(base + (prefix or ""), flat=flat, size=size)
         token = resume_token
-        strip = len(base)
         while True:
             query = urlencode(params + ([("pageToken", token)] if token else []), safe="(),")
             request = engine.Request("GET", f"{self.object_base}?{query}{self.user_project_qs}", self._auth())
             resp = self._reauthorized(self._one(request))
             if not resp.ok:
                 raise gcs_error(resp)
-            page = orjson.loads(resp.body)
-            token = page.get("nextPageToken") or None
-            entries = [
-                ListEntry(obj["name"][strip:], int(obj["size"]) if size and obj.get("size") is not None else None, token)
-                for obj in page.get("items") or ()
-            ]
-            entries += [ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ()]
-            entries.sort(key=lambda e: e.name)
+            entries, token = parse_list_page(resp.body, len(base), size=size)
             yield from entries
             if not token:
                 return
+
+
+def list_params(full_prefix: str, *, flat: bool, size: bool) -> list[tuple[str, str]]:
+    """Query parameters of a JSON API object listing (``pageToken`` is added per page)."""
+    items = "items(name,size)" if size else "items(name)"
+    params = [("fields", f"{items},prefixes,nextPageToken"), ("maxResults", str(PAGE_SIZE))]
+    if full_prefix:
+        params.append(("prefix", full_prefix))
+    if flat:
+        params.append(("delimiter", "/"))
+    return params
+
+
+def parse_list_page(body: bytes, strip: int, *, size: bool) -> tuple[list[ListEntry], str | None]:
+    """A listing page's entries (names without their first ``strip`` characters, sorted; each carries
+    the next page's token) and that token (None on the last page)."""
+    page = orjson.loads(body)
+    token = page.get("nextPageToken") or None
+    entries = [
+        ListEntry(obj["name"][strip:], int(obj["size"]) if size and obj.get("size") is not None else None, token)
+        for obj in page.get("items") or ()
+    ]
+    entries += [ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ()]
+    entries.sort(key=lambda e: e.name)
+    return entries, token
 
 
 def _parse_batch(resp: engine.Response) -> list[tuple[int | None, int, bytes]] | None:
@@ -881,4 +892,4 @@ def _match_parts(parts: list[tuple[int | None, int, bytes]], count: int) -> list
     return answers + [None] * (count - len(answers))
 
 
-__all__ = ["GCSInterface", "gcs_error", "head_from_metadata", "parse_goog_hash"]
+__all__ = ["GCSInterface", "gcs_error", "head_from_metadata", "list_params", "parse_goog_hash", "parse_list_page"]

@@ -6,6 +6,9 @@ publish HTML directory indexes (nginx ``autoindex``, Apache). Stored compression
 
 * Redirects are followed (at most ``remote.MAX_REDIRECTS``, to http(s) only), for GET and HEAD alike;
   a longer chain or a loop fails with a NetworkError naming the limit.
+* ``https://storage.googleapis.com/BUCKET/dir`` (what ``gs://`` becomes with ``use_https=True``) lists
+  through the GCS JSON API, page by page. With ``STORAGE_EMULATOR_HOST`` set, that host's requests
+  (downloads and listing) go to the emulator instead, as they do for ``gs://``.
 * ``middleauth+https://`` (:class:`CaveInterface`) sends ``Authorization: Bearer <token>``.
 """
 
@@ -15,7 +18,7 @@ import base64
 import html.parser
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from .. import engine
 from ..exceptions import CloudFilesError
@@ -35,6 +38,8 @@ from .remote import RemoteInterface, head_from_headers, quote_key, range_header,
 # buckets served over HTTPS answer 403 for keys that do not exist (cloud-files does the same).
 MISSING_STATUSES = frozenset({403, 404, 410})
 ACCEPT_ENCODING = "Accept-Encoding: gzip, br, zstd"
+#: the host whose URLs are GCS objects (``gs://`` with ``use_https=True``): listed through the JSON API
+GCS_HOST = "storage.googleapis.com"
 
 
 def _normalize_encoding(value: str | None) -> str | None:
@@ -71,6 +76,15 @@ class HttpInterface(RemoteInterface):
             raise ValueError("request_payer is only meaningful for gs:// and s3://")
         base = (path.host or "").rstrip("/")
         key = (path.path or "").strip("/")
+        #: (JSON API endpoint, bucket, object-name prefix) when the host is GCS, else None
+        self.gcs: tuple[str, str, str] | None = None
+        if (urlsplit(base).hostname or "").lower() == GCS_HOST and key:
+            from ..gcs_auth import emulator_host
+
+            bucket, _, prefix = key.partition("/")
+            api = emulator_host() or base
+            self.gcs = (api, unquote(bucket), unquote(prefix))
+            base = api
         self.base_url = f"{base}/{quote_key(key)}" if key else base
         self.auth_headers = self._auth_headers(options.secrets)
 
@@ -181,6 +195,9 @@ class HttpInterface(RemoteInterface):
         self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
     ) -> Iterator[ListEntry]:
         prefix = prefix.lstrip("/")
+        if self.gcs is not None:
+            yield from self._list_gcs(prefix, flat=flat, size=size, resume_token=resume_token)
+            return
         stack = [prefix[: prefix.rfind("/") + 1]]
         while stack:
             current = stack.pop()
@@ -201,6 +218,31 @@ class HttpInterface(RemoteInterface):
                 if res.error is not None:
                     raise res.error
                 yield ListEntry(res.path, size=None if res.head is None else res.head["Content-Length"])
+
+    def _list_gcs(self, prefix: str, *, flat: bool, size: bool, resume_token: str | None) -> Iterator[ListEntry]:
+        """List a GCS bucket through the JSON API (anonymous unless secrets give a header), page by page.
+
+        Names are relative to the CloudFiles' directory, as for every scheme; ``flat`` lists one level
+        (``delimiter=/``, subdirectories as ``dir/``). An entry's ``resume_token`` is the token of the
+        next page (None on the last), as for ``gs://``.
+        """
+        from .gs import list_params, parse_list_page
+
+        assert self.gcs is not None
+        api, bucket, base = self.gcs
+        base = base.strip("/")
+        params = list_params(f"{base}/{prefix}" if base else prefix, flat=flat, size=size)
+        url = f"{api}/storage/v1/b/{quote(bucket, safe='')}/o"
+        token = resume_token
+        while True:
+            query = urlencode(params + ([("pageToken", token)] if token else []), safe="(),")
+            resp = self.run_one(engine.Request("GET", f"{url}?{query}", self.auth_headers))
+            if not resp.ok:
+                raise self._error(resp)
+            entries, token = parse_list_page(resp.body, len(base) + 1 if base else 0, size=size)
+            yield from entries
+            if not token:
+                return
 
     def close(self) -> None:
         pass

@@ -1,8 +1,11 @@
 """What real HTTP clients do, on real local servers: CAVE bearer tokens (``middleauth+https://``),
-redirects, a User-Agent, and CA bundles named by the environment (http, s3, gs).
+redirects, a User-Agent, CA bundles named by the environment (http, s3, gs), and listing public GCS
+buckets through ``https://storage.googleapis.com/BUCKET/...`` (the emulator stands in for Google).
 
 Every server binds 127.0.0.1. TLS comes from a CA made in the test (``tests/tls.py``) and a TLS proxy
-in front of a plain server (a scripted one, SeaweedFS, the GCS emulator).
+in front of a plain server (a scripted one, SeaweedFS, the GCS emulator). Tests that name Google's host
+also point every proxy variable at a dead loopback port, so even a regression could not send a packet
+to the internet.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -267,3 +270,90 @@ def test_cave_without_a_token_is_an_authorization_error(cave: str) -> None:
     assert info.value.status == 403 and "not-it" not in str(info.value)
     with pytest.raises(AuthorizationError):
         wrong.exists("info")
+
+
+# -- public GCS buckets over https://storage.googleapis.com -----------------------------------------------
+@pytest.fixture
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Route every request not to loopback through a proxy that does not exist (on 127.0.0.1)."""
+    for name in ("ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def public(emulator: GCSEmulator, monkeypatch: pytest.MonkeyPatch, no_internet: None) -> tuple[CloudFiles, CloudFiles]:
+    """(gs:// CloudFiles, the same directory as https://storage.googleapis.com/...), seeded."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    d = f"pub{next(_counter)}"
+    gs = CloudFiles(f"gs://{PUBLIC}/{d}")
+    gs.puts([
+        ("a", b"1"), ("b", b"22"), ("dir/c", b"333"), ("dir/d", b"4444"), ("dir/sub/e", b"55555"),
+        ("bigarray/x", b"666666"), ("bigarr", b"7777777"),
+    ])
+    https = CloudFiles(f"gs://{PUBLIC}/{d}", use_https=True)
+    assert https.cloudpath == f"https://storage.googleapis.com/{PUBLIC}/{d}"
+    # Never reach for Google: with the emulator named, this host's requests go to it.
+    assert https.interface.base_url.startswith(emulator.url)  # type: ignore[attr-defined]
+    return gs, https
+
+
+def test_public_gcs_listing_matches_gs(public: tuple[CloudFiles, CloudFiles]) -> None:
+    gs, https = public
+    assert sorted(https.list()) == sorted(gs.list()) == sorted(
+        ["a", "b", "dir/c", "dir/d", "dir/sub/e", "bigarray/x", "bigarr"]
+    )
+    assert sorted(https.list(flat=True)) == sorted(gs.list(flat=True))
+    assert sorted(https.list("dir/", flat=True)) == sorted(gs.list("dir/", flat=True)) == ["dir/c", "dir/d", "dir/sub/"]
+    assert sorted(https.list("bigarr")) == sorted(gs.list("bigarr")) == ["bigarr", "bigarray/x"]
+    assert sorted(https.list("dir/", size=True)) == [("dir/c", 3), ("dir/d", 4), ("dir/sub/e", 5)]
+    assert https.get("dir/sub/e") == b"55555"
+
+
+def test_public_gcs_listing_follows_pages(scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch,
+                                          no_internet: None) -> None:
+    # The emulator ignores maxResults (one page, always): a scripted stand-in serves three pages.
+    bucket = f"paged{next(_counter)}"
+    asked: list[dict[str, list[str]]] = []
+    pages = {
+        None: {"items": [{"name": "dir/1", "size": "1"}, {"name": "dir/2", "size": "2"}], "nextPageToken": "t1"},
+        "t1": {"items": [{"name": "dir/3", "size": "3"}], "prefixes": ["dir/sub/"], "nextPageToken": "t2"},
+        "t2": {"items": [{"name": "dir/4", "size": "4"}]},
+    }
+
+    def page(h: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(h.path).query)
+        asked.append(query)
+        token = query.get("pageToken", [None])[0]
+        answer = dict(pages[token])
+        if "delimiter" not in query and answer.pop("prefixes", None):
+            answer["items"] = [*answer["items"], {"name": "dir/sub/5", "size": "5"}]
+        respond(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})(h)
+
+    scripted.script(f"/storage/v1/b/{bucket}/o", page)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", scripted.url)
+    cf = CloudFiles(f"https://storage.googleapis.com/{bucket}")
+    assert cf.interface.base_url.startswith(scripted.url)  # type: ignore[attr-defined]
+    assert list(cf.list("dir/", flat=True)) == ["dir/1", "dir/2", "dir/3", "dir/sub/", "dir/4"]
+    assert [q.get("pageToken") for q in asked] == [None, ["t1"], ["t2"]]
+    assert all(q["prefix"] == ["dir/"] and q["delimiter"] == ["/"] for q in asked)
+    assert list(cf.list("dir/", size=True)) == [("dir/1", 1), ("dir/2", 2), ("dir/3", 3), ("dir/sub/5", 5), ("dir/4", 4)]
+    tokens = dict(cf.list("dir/", return_resume_token=True))
+    assert tokens["dir/1"] == "t1" and tokens["dir/4"] is None
+    assert list(cf.list("dir/", resume_token="t2")) == ["dir/4"]  # resumes at the page named
+
+
+def test_public_gcs_listing_refused_is_an_authorization_error(scripted: ScriptedServer,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              no_internet: None) -> None:
+    bucket = f"private{next(_counter)}"
+    scripted.script(f"/storage/v1/b/{bucket}/o", respond(
+        401, b'{"error": {"code": 401, "message": "Anonymous caller does not have storage.objects.list access"}}',
+        {"Content-Type": "application/json"},
+    ))
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", scripted.url)
+    cf = CloudFiles(f"https://storage.googleapis.com/{bucket}/x")
+    assert cf.interface.base_url.startswith(scripted.url)  # type: ignore[attr-defined]
+    with pytest.raises(AuthorizationError):
+        list(cf.list())
