@@ -220,22 +220,27 @@ def resolve_endpoint(
 # ---------------------------------------------------------------------------------------------------------
 _CHAIN_LOCK = threading.Lock()
 _CHAIN: dict[str, Any] = {}
+#: profile -> the error botocore's chain raised (swallowed as "no credentials", named in messages)
+_CHAIN_ERRORS: dict[str, BaseException] = {}
 
 
 def _botocore_chain(profile: str) -> Any:
     """botocore's resolved credentials for ``profile`` (None when the chain finds nothing), cached per
-    process so the chain (which may probe an instance-metadata address) runs once."""
+    process so the chain (which may probe an instance-metadata address) runs once. A chain that raises
+    means "no credentials"; its error is kept in ``_CHAIN_ERRORS`` for the eventual error message."""
     with _CHAIN_LOCK:
         if profile in _CHAIN:
             return _CHAIN[profile]
         creds = None
+        _CHAIN_ERRORS.pop(profile, None)
         try:
             import botocore.session
 
             session = botocore.session.Session(profile=profile if profile != "default" else None)
             creds = session.get_credentials()
-        except Exception:  # no botocore, a broken profile: behave as "no credentials"
+        except Exception as err:  # no botocore, a broken profile or config file: no credentials
             creds = None
+            _CHAIN_ERRORS[profile] = err
         _CHAIN[profile] = creds
         return creds
 
@@ -453,12 +458,16 @@ class S3Interface(RemoteInterface):
                 str(creds.get("AWS_DEFAULT_REGION") or "us-east-1"), "s3", creds.get("AWS_SESSION_TOKEN"),
             )
             return creds
-        chain = _botocore_chain(_aws_profile())
+        profile = _aws_profile()
+        chain = _botocore_chain(profile)
         if chain is not None:
             self._refreshable = chain
         else:
             self._anonymous = True
             self._unsigned_reason = "no AWS credentials were found, so the request was sent unsigned"
+            error = _CHAIN_ERRORS.get(profile)
+            if error is not None:
+                self._unsigned_reason += f"; botocore's credential chain failed: {type(error).__name__}: {error}"
         return creds
 
     def _refresh_signer(self) -> None:
