@@ -34,7 +34,7 @@ import orjson
 
 from .. import engine, gcs_auth
 from ..compression import encoding_header, normalize_encoding
-from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error
+from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error, object_exists
 from ..lib import crc32c, crc32c_combine, crc32c_to_b64
 from .base import (
     DeleteResult,
@@ -526,6 +526,9 @@ class GCSInterface(RemoteInterface):
                 yield immediate.popleft()
             resp = self._reauthorized(resp)
             path, nbytes = resp.context
+            if resp.error is None and resp.status == 412:  # only sent with ifGenerationMatch=0
+                yield PutResult(path, object_exists(path))
+                continue
             yield PutResult(path, None if resp.ok else gcs_error(resp), nbytes if resp.ok else 0)
         while immediate:
             yield immediate.popleft()
@@ -553,8 +556,10 @@ class GCSInterface(RemoteInterface):
         # name and contentType only: a simple media upload. (The emulator fails on a media upload
         # that is empty or JSON-typed, which it parses as JSON; a multipart upload stores the bytes.)
         emulator_quirk = self.emulated and (size == 0 or meta["contentType"].startswith("application/json"))
+        # ifGenerationMatch=0: "only if no live object has this name" (if_not_exists)
+        condition = "&ifGenerationMatch=0" if item.if_not_exists else ""
         if len(meta) == 2 and not emulator_quirk:
-            url = f"{self.upload_base}?uploadType=media&name={quote_name(key)}{self.user_project_qs}"
+            url = f"{self.upload_base}?uploadType=media&name={quote_name(key)}{condition}{self.user_project_qs}"
             headers = [*self._auth(), f"Content-Type: {meta['contentType']}"]
             if checksum is not None:
                 headers.append(f"X-Goog-Hash: crc32c={checksum}")
@@ -573,7 +578,7 @@ class GCSInterface(RemoteInterface):
             body = _ChainBody([head, content, tail])
         else:
             body = b"".join((head, content, tail))
-        url = f"{self.upload_base}?uploadType=multipart{self.user_project_qs}"
+        url = f"{self.upload_base}?uploadType=multipart{condition}{self.user_project_qs}"
         headers = [*self._auth(), f"Content-Type: multipart/related; boundary={boundary}"]
         return engine.Request("POST", url, headers, body, context=context)
 
@@ -587,6 +592,12 @@ class GCSInterface(RemoteInterface):
         afterwards, whether or not the upload succeeded.
         """
         key = self.key(item.path)
+        if item.if_not_exists:
+            # Fail before uploading any part when the object is there already; the compose below
+            # carries the condition that counts (ifGenerationMatch=0).
+            for _path, found, error in self.exists_files([item.path]):
+                if error is None and found:
+                    return PutResult(item.path, object_exists(item.path))
         content: Any = item.content
         part_size = max(1, self.composite_threshold)
         is_stream = hasattr(content, "read")
@@ -636,7 +647,8 @@ class GCSInterface(RemoteInterface):
                 depth += 1
             meta = self._object_metadata(key, item)
             del meta["name"]
-            final = self._compose([(key, sources)], meta)[0]
+            condition: dict[str, Any] = {"if_generation_match": 0} if item.if_not_exists else {}
+            final = self._compose([(key, sources)], meta, **condition)[0]
             if final.get("crc32c") and final["crc32c"] != crc32c_to_b64(whole):
                 for _res in self.delete_keys([key]):
                     pass
@@ -646,18 +658,24 @@ class GCSInterface(RemoteInterface):
                 ))
             return PutResult(item.path, None, total)
         except CloudFilesError as err:
+            if item.if_not_exists and getattr(err, "status", None) == 412:
+                return PutResult(item.path, object_exists(item.path))
             return PutResult(item.path, err)
         finally:
             if created:
                 for _res in self.delete_keys(created):
                     pass  # best effort: a part that cannot be deleted is left to lifecycle rules
 
-    def _compose(self, jobs: list[tuple[str, list[str]]], destination: dict[str, Any]) -> list[dict[str, Any]]:
+    def _compose(
+        self, jobs: list[tuple[str, list[str]]], destination: dict[str, Any], if_generation_match: int | None = None
+    ) -> list[dict[str, Any]]:
         """Compose each ``(target, sources)`` job (concurrently); the resulting object resources."""
         requests = []
+        condition = f"&ifGenerationMatch={if_generation_match}" if if_generation_match is not None else ""
         for n, (target, sources) in enumerate(jobs):
             body = orjson.dumps({"sourceObjects": [{"name": s} for s in sources], "destination": destination})
-            url = f"{self.object_url(target)}/compose?{self.user_project_qs.lstrip('&')}".rstrip("?")
+            query = f"{condition}{self.user_project_qs}".lstrip("&")
+            url = f"{self.object_url(target)}/compose?{query}".rstrip("?")
             headers = [*self._auth(), "Content-Type: application/json"]
             requests.append(engine.Request("POST", url, headers, body, context=n))
         results: list[dict[str, Any]] = [{} for _ in jobs]

@@ -45,6 +45,7 @@ from ..exceptions import (
     MD5IntegrityError,
     UnsupportedCompressionType,
     http_error,
+    object_exists,
 )
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, encode_query, uri_encode
 from .base import (
@@ -753,6 +754,8 @@ class S3Interface(RemoteInterface):
         item: PutItem = op.item
         body: _Body = op.data["body"]
         headers = self._object_headers(item)
+        if item.if_not_exists:
+            headers.append(_IF_NONE_MATCH)
         data = body.whole()
         if body.view is not None:
             if self.checksum == "crc32c":
@@ -803,6 +806,8 @@ class S3Interface(RemoteInterface):
                 op: _Op = resp.context
                 if resp.ok:
                     yield PutResult(op.item.path, None, op.data["body"].size)
+                elif _precondition_failed(resp, op.item):
+                    yield PutResult(op.item.path, object_exists(op.item.path))
                 else:
                     yield PutResult(op.item.path, self._error(resp))
             while immediate:
@@ -823,6 +828,12 @@ class S3Interface(RemoteInterface):
         key = self.full_key(item.path)
         key_path = self._key_path(key)
         upload_id: str | None = None
+        if item.if_not_exists:
+            # Fail before uploading any part when the object is already there (the condition that
+            # counts is the one on CompleteMultipartUpload, below: this check only saves the upload).
+            for path, found, error in self.exists_files([item.path]):
+                if error is None and found:
+                    return PutResult(path, object_exists(path))
         try:
             def create(op: _Op) -> engine.Request:
                 return self.build("POST", key_path, "uploads", self._object_headers(item), context=op)
@@ -879,13 +890,21 @@ class S3Interface(RemoteInterface):
             )
             payload = f'<CompleteMultipartUpload xmlns="{_S3_NS[1:-1]}">{xml}</CompleteMultipartUpload>'.encode()
 
+            complete_headers = [("Content-Type", "application/xml")]
+            if item.if_not_exists:
+                complete_headers.append(_IF_NONE_MATCH)
+
             def complete(op: _Op) -> engine.Request:
                 query = encode_query([("uploadId", uid)])
-                return self.build("POST", key_path, query, [("Content-Type", "application/xml")], payload,
+                return self.build("POST", key_path, query, complete_headers, payload,
                                   hashlib.sha256(payload).hexdigest(), context=op)
 
             resp = self.one(_Op(complete))
             code, message = parse_s3_error(resp.body) if resp.ok else (None, None)
+            if _precondition_failed(resp, item) or code == "PreconditionFailed":
+                self._abort(key_path, upload_id)
+                upload_id = None
+                return PutResult(item.path, object_exists(item.path))
             if not resp.ok or code:
                 # CompleteMultipartUpload may answer 200 with an <Error> body.
                 error = self._error(resp) if not resp.ok else http_error(
@@ -1255,6 +1274,16 @@ class S3Interface(RemoteInterface):
 
     def close(self) -> None:
         pass
+
+
+#: conditional write: "only if no object has this key" (single PUT and CompleteMultipartUpload)
+_IF_NONE_MATCH = ("If-None-Match", "*")
+
+
+def _precondition_failed(resp: engine.Response, item: PutItem) -> bool:
+    """A conditional write refused because the key exists: 412 (409 is a concurrent conditional
+    write still in progress, reported as the error it is)."""
+    return item.if_not_exists and resp.error is None and resp.status == 412
 
 
 # Response headers a GET needs, found in one pass over the raw lines.
