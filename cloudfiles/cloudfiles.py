@@ -35,7 +35,13 @@ import orjson
 
 from . import codecpool, compression, paths
 from .copying import BlockCopier
-from .exceptions import CRC32CIntegrityError, IntegrityError, MD5IntegrityError, UnsupportedProtocolError
+from .exceptions import (
+    CRC32CIntegrityError,
+    IntegrityError,
+    MD5IntegrityError,
+    ObjectExistsError,
+    UnsupportedProtocolError,
+)
 from .interfaces import get_interface_class
 from .interfaces.base import (
     GetItem,
@@ -682,12 +688,13 @@ class CloudFiles:
         parallel: int | bool | None = None,
         storage_class: str | None = None,
         return_recording: bool = False,
+        if_not_exists: bool = False,
     ) -> Any:
         """Write one or more files.
 
         files: one item or an iterable of items; an item is a ``(path, content)`` tuple or a dict
           ``{'path', 'content', 'content_type', 'compress', 'compression_level', 'cache_control',
-          'storage_class'}`` whose fields override the keyword arguments for that file. Content is
+          'storage_class', 'if_not_exists'}`` whose fields override the keyword arguments for that file. Content is
           bytes-like, a str (written as UTF-8), or a readable binary file handle (streamed when stored
           uncompressed). A non-generator batch naming one path twice raises ValueError.
         compress: None/False/'' (identity), True/'gzip', 'br', 'zstd', 'bz2', 'xz'; unknown -> ValueError.
@@ -695,6 +702,11 @@ class CloudFiles:
         raw: content is already encoded: upload as-is, labelled with ``compress``.
         parallel: processes to spread the batch over (default: the CloudFiles' ``parallel``).
         return_recording: also return a :class:`TransmissionMonitor`.
+        if_not_exists: write a file only if nothing is stored under its path yet (S3 ``If-None-Match: *``,
+          GCS ``ifGenerationMatch=0``, an exclusive create on file://, a locked check on mem://). The
+          other files are still written; then :class:`~cloudfiles.exceptions.ObjectExistsError` (a
+          ``FileExistsError``) is raised naming every path that already existed (``err.paths``). Any
+          other error of the batch takes precedence over it.
 
         Returns: the number of files written (also with ``parallel > 1``), or ``(count, monitor)``.
         """
@@ -704,7 +716,7 @@ class CloudFiles:
         total = totalfn(items, total)
         defaults = dict(
             content_type=content_type, compress=compress, compression_level=compression_level,
-            cache_control=cache_control, storage_class=storage_class,
+            cache_control=cache_control, storage_class=storage_class, if_not_exists=if_not_exists,
         )
         tm = TransmissionMonitor(IOEnum.TX)
         nproc = self._effective_parallel(parallel) if multiple else 1
@@ -774,6 +786,7 @@ class CloudFiles:
             prepared = self._recorded_puts(prepared, tm, flights)
         count = 0
         first: BaseException | None = None
+        existed: list[ObjectExistsError] = []
         results = self.interface.put_files(prepared)
         try:
             for res in results:
@@ -785,6 +798,9 @@ class CloudFiles:
                             tm.end_io(flight, res.nbytes)
                         else:
                             tm.end_error(flight)
+                if isinstance(res.error, ObjectExistsError):
+                    existed.append(res.error)  # if_not_exists: reported together after the batch
+                    continue
                 if res.error is not None:
                     # The other files of the batch are still written; the first error is raised after.
                     first = first or res.error
@@ -797,6 +813,8 @@ class CloudFiles:
                 close()
         if first is not None:
             raise first
+        if existed:
+            raise _exists_error(existed)
         return count
 
     @staticmethod
@@ -817,8 +835,14 @@ class CloudFiles:
         cache_control: str | None = None,
         raw: bool = False,
         storage_class: str | None = None,
+        *,
+        if_not_exists: bool = False,
     ) -> int:
-        """Write one file (see :meth:`puts`). Returns 1."""
+        """Write one file (see :meth:`puts`). Returns 1.
+
+        ``if_not_exists=True``: raise :class:`~cloudfiles.exceptions.ObjectExistsError` (a
+        ``FileExistsError``) instead of overwriting when the path is already stored.
+        """
         return cast(int, self.puts(
             {
                 "path": path,
@@ -828,6 +852,7 @@ class CloudFiles:
                 "compression_level": compression_level,
                 "cache_control": cache_control,
                 "storage_class": storage_class,
+                "if_not_exists": if_not_exists,
             },
             raw=raw,
             parallel=1,
@@ -1542,6 +1567,19 @@ def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool, keep
         encoding=encoding,
         cache_control=pick("cache_control"),
         storage_class=pick("storage_class"),
+        if_not_exists=bool(spec.get("if_not_exists", defaults.get("if_not_exists", False))),
+    )
+
+
+def _exists_error(errors: list[ObjectExistsError]) -> ObjectExistsError:
+    """One ObjectExistsError for every path of a batch that ``if_not_exists`` found already stored."""
+    if len(errors) == 1:
+        return errors[0]
+    paths = sorted({p for err in errors for p in err.paths})
+    shown = ", ".join(paths[:20]) + (f" ... ({len(paths) - 20} more)" if len(paths) > 20 else "")
+    return ObjectExistsError(
+        f"{len(paths)} paths already exist (if_not_exists=True: not overwritten; the rest were written): {shown}",
+        paths=paths,
     )
 
 

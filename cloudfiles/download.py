@@ -48,7 +48,7 @@ class PartDownload:
 
     def _head(self) -> engine.Response:
         req = engine.Request("HEAD", self.url, [*self.headers, "Accept-Encoding: identity"])
-        return engine.request_one(req, retry=self.iface.retry, timeout=self.iface.timeout)
+        return self.iface.run_one(req)
 
     def run(self) -> int | None:
         """Download (or finish) the object. Returns its size, or None when the server has no such object."""
@@ -101,7 +101,7 @@ class PartDownload:
 
     def _whole(self, part: str) -> None:
         req = engine.Request("GET", self.url, [*self.headers, "Accept-Encoding: identity"])
-        resp = engine.request_one(req, retry=self.iface.retry, timeout=self.iface.timeout)
+        resp = self.iface.run_one(req)
         if not resp.ok:
             raise response_error(resp)
         with open(part, "wb") as fh:
@@ -114,7 +114,8 @@ class PartDownload:
                 headers = [*self.headers, "Accept-Encoding: identity", f"Range: bytes={start}-{end - 1}",
                            f"If-Range: {validator}"]
                 # max_size: a changed object answers 200 with its whole body; do not buffer it.
-                yield engine.Request("GET", self.url, headers, context=(start, end), max_size=end - start)
+                yield engine.Request("GET", self.url, headers, context=(start, end), max_size=end - start,
+                                     options=self.iface.curl_options)
 
         pending: dict[int, bytes] = {}
         with open(part, "r+b") as out:

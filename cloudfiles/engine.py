@@ -37,7 +37,7 @@ from typing import IO, Any
 
 import pycurl
 
-from . import codecpool
+from . import __version__, codecpool
 from ._sink import BodySink, BufferSource, prefault
 from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
 from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
@@ -49,6 +49,7 @@ RECEIVE_BUFFER_SIZE = 512 * 1024
 UPLOAD_BUFFER_SIZE = 512 * 1024
 # Seconds of socket silence after which libcurl is asked to check every transfer (see Engine._drive).
 _SWEEP = 0.25
+USER_AGENT = f"cloudfiles/{__version__} libcurl/{pycurl.version_info()[1]}"
 
 
 class ResponseTooLargeError(CloudFilesError):
@@ -58,7 +59,7 @@ class ResponseTooLargeError(CloudFilesError):
 class Request:
     """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
 
-    __slots__ = ("method", "url", "headers", "body", "body_size", "context", "split", "max_size")
+    __slots__ = ("method", "url", "headers", "body", "body_size", "context", "split", "max_size", "options")
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class Request:
         context: Any = None,
         split: bool = False,
         max_size: int = -1,
+        options: tuple[tuple[int, Any], ...] = (),
     ) -> None:
         self.method = method
         self.url = url
@@ -85,6 +87,9 @@ class Request:
         self.split = split
         #: refuse bodies longer than this (-1: no limit)
         self.max_size = max_size
+        #: extra ``(pycurl option, value)`` pairs (redirects, CA bundle): a scheme's transport settings,
+        #: one shared tuple per interface, so a kept handle is reconfigured only when they differ
+        self.options = options
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url})"
@@ -364,8 +369,8 @@ class Engine:
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._free: list[pycurl.Curl] = []
-        #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout they were set for)
-        self._configured: dict[pycurl.Curl, tuple[str, Timeout]] = {}
+        #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout and options they were set for)
+        self._configured: dict[pycurl.Curl, tuple[str, Timeout, tuple[tuple[int, Any], ...]]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
 
@@ -381,7 +386,7 @@ class Engine:
         sink.reset()
         method = req.method
         kind = _reusable_kind(t)
-        configured = kind is not None and self._configured.get(c) == (kind, timeout)
+        configured = kind is not None and self._configured.get(c) == (kind, timeout, req.options)
         if not configured:
             if c in self._configured:  # left configured by another kind of request (or other timeouts)
                 del self._configured[c]
@@ -395,8 +400,11 @@ class Engine:
             c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
             if timeout.total is not None:
                 c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
+            c.setopt(pycurl.USERAGENT, USER_AGENT)
+            for option, value in req.options:
+                c.setopt(option, value)
             if kind is not None:
-                self._configured[c] = (kind, timeout)
+                self._configured[c] = (kind, timeout, req.options)
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
@@ -787,6 +795,7 @@ def request_one(
 __all__ = [
     "DEFAULT_PART_SIZE",
     "DEFAULT_SPLIT_THRESHOLD",
+    "USER_AGENT",
     "Engine",
     "Request",
     "Response",

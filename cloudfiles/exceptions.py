@@ -7,6 +7,7 @@ as a user expects. pycurl, botocore and google-auth exceptions never escape unwr
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -136,6 +137,34 @@ class HTTPAuthorizationError(ClientError, AuthorizationError):
     """401/403 from a server."""
 
 
+class ObjectExistsError(CloudFilesError, FileExistsError):
+    """``put(..., if_not_exists=True)`` found the object already stored, so it was not written.
+
+    ``paths`` names every such key of the call (``puts`` raises one error for the whole batch, after
+    writing the other items).
+    """
+
+    def __init__(self, message: str, *, paths: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.errno = errno.EEXIST
+        self.paths = list(paths)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_exists, (self.args[0] if self.args else "", self.paths))
+
+
+def _rebuild_exists(message: str, paths: list[str]) -> ObjectExistsError:
+    return ObjectExistsError(message, paths=paths)
+
+
+def object_exists(path: str) -> ObjectExistsError:
+    """The error for one key that ``if_not_exists=True`` found already stored."""
+    return ObjectExistsError(f"{path} already exists (if_not_exists=True: not overwritten)", paths=[path])
+
+
 __all__ = [
     "AuthorizationError",
     "CRC32CIntegrityError",
@@ -150,6 +179,7 @@ __all__ = [
     "MD5IntegrityError",
     "NetworkError",
     "NotFoundError",
+    "ObjectExistsError",
     "RequestTimeoutError",
     "ServerError",
     "TransportError",
@@ -157,4 +187,5 @@ __all__ = [
     "UnsupportedCompressionType",
     "UnsupportedProtocolError",
     "http_error",
+    "object_exists",
 ]

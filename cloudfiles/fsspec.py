@@ -28,6 +28,7 @@ Objects stored compressed (``x.gz`` on file://, ``Content-Encoding`` on object s
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 from collections import defaultdict
@@ -266,20 +267,32 @@ class CloudFilesFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec 
 
     # -- writes --------------------------------------------------------------------------------------
     def pipe_file(self, path: str, value: Any, mode: str = "overwrite", **kwargs: Any) -> None:
-        """Write one object (any bytes-like value, numpy arrays included, without a copy)."""
+        """Write one object (any bytes-like value, numpy arrays included, without a copy).
+
+        ``mode="create"``: FileExistsError (:class:`~cloudfiles.exceptions.ObjectExistsError`) when the
+        object exists, decided by the store itself (``put(..., if_not_exists=True)``), not by a
+        separate exists() call that another writer could race.
+        """
         bucket, key = self._split(path)
         if not key:
             raise IsADirectoryError(path)
-        self._cf(bucket).put(key, value, compress=kwargs.get("compress", self.compress))
+        self._cf(bucket).put(
+            key, value, compress=kwargs.get("compress", self.compress), if_not_exists=_create_only(mode)
+        )
 
     def pipe(self, path: str | dict[str, Any], value: Any = None, **kwargs: Any) -> None:
-        """Write one object, or a ``{path: bytes}`` dict as one batched upload per bucket."""
+        """Write one object, or a ``{path: bytes}`` dict as one batched upload per bucket.
+
+        ``mode="create"`` as for :meth:`pipe_file` (the other objects are still written).
+        """
         files = {path: value} if isinstance(path, str) else path
         names = list(files)
+        create = _create_only(kwargs.get("mode", "overwrite"))
         for bucket, items in self._by_bucket(names).items():
             self._cf(bucket).puts(
                 [(key, files[names[i]]) for i, key in items],
                 compress=kwargs.get("compress", self.compress),
+                if_not_exists=create,
             )
 
     def rm_file(self, path: str) -> None:
@@ -328,10 +341,21 @@ class CloudFilesFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec 
         cache_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> CloudFilesBufferedFile:
+        """``"xb"`` (exclusive create) fails at once when the object exists, and again on close if
+        another writer created it meanwhile: the object is written with ``if_not_exists=True``."""
+        if mode == "xb" and self.exists(path):
+            raise FileExistsError(errno.EEXIST, "the object exists (mode 'xb')", path)
         return CloudFilesBufferedFile(
             self, path, mode=mode, block_size=block_size or "default", autocommit=autocommit,
             cache_options=cache_options, **kwargs,
         )
+
+
+def _create_only(mode: str) -> bool:
+    """fsspec's pipe modes: "overwrite" (default) or "create" (fail if the object exists)."""
+    if mode not in ("overwrite", "create"):
+        raise ValueError(f"mode must be 'overwrite' or 'create', got {mode!r}")
+    return mode == "create"
 
 
 def _remove_empty_dirs(root: str) -> None:
@@ -366,7 +390,7 @@ class CloudFilesBufferedFile(AbstractBufferedFile):  # type: ignore[misc]  # fss
         if final:
             data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
             self._parts = []
-            self.fs.pipe_file(self.path, data)
+            self.fs.pipe_file(self.path, data, mode="create" if self.mode == "xb" else "overwrite")
         return True
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "HeaderSource",
     "TokenSource",
     "credentials_source",
+    "describe_error",
     "emulator_host",
     "endpoint_for",
 ]
@@ -140,8 +141,10 @@ class EngineTransport:
             body = body.encode("utf-8")
         lines = [f"{name}: {value}" for name, value in (headers or {}).items()]
         limit = Timeout(connect=min(10.0, timeout or 10.0), read=max(1.0, float(timeout or 30.0)))
+        from .interfaces.remote import CA_BUNDLE_ENV, ca_options
+
         response = engine.request_one(
-            engine.Request(method, url, lines, body), retry=self.retry, timeout=limit
+            engine.Request(method, url, lines, body, options=ca_options(CA_BUNDLE_ENV)), retry=self.retry, timeout=limit
         )
         if response.error is not None:
             raise gexc.TransportError(str(response.error)) from response.error  # type: ignore[no-untyped-call]
@@ -257,13 +260,13 @@ class TokenSource:
         except gexc.RefreshError as err:
             if still_valid:
                 return  # keep using the current token until it really expires
-            raise AuthorizationError(f"could not refresh Google credentials: {err}") from None
+            raise AuthorizationError(f"could not refresh Google credentials ({describe_error(err)})") from None
         except gexc.TransportError as err:
             if still_valid:
                 return
-            raise NetworkError(f"could not reach the Google token endpoint: {err}") from None
+            raise NetworkError(f"could not reach the Google token endpoint ({describe_error(err)})") from None
         except gexc.GoogleAuthError as err:
-            raise AuthorizationError(f"Google credentials failed: {err}") from None
+            raise AuthorizationError(f"Google credentials failed ({describe_error(err)})") from None
 
     def __repr__(self) -> str:
         return f"TokenSource({type(self.credentials).__name__}, refreshes={self.refreshes})"
@@ -288,8 +291,8 @@ class _DefaultCredentialsSource:
                     creds, project = google.auth.default(scopes=list(SCOPES), request=transport)
                 except gexc.DefaultCredentialsError as err:
                     raise AuthorizationError(
-                        "No Google credentials found: pass secrets=, put google-secret.json in a secrets "
-                        f"directory, or set up Application Default Credentials ({err})"
+                        "No usable Google credentials: pass secrets=, put google-secret.json in a secrets "
+                        f"directory, or set up Application Default Credentials ({describe_error(err)})"
                     ) from None
                 self.project = project
                 self._source = TokenSource(creds)
@@ -341,7 +344,7 @@ def _from_info(info: Mapping[str, Any]) -> Any:
                 dict(info), scopes=list(SCOPES)
             )
     except (ValueError, KeyError) as err:  # a malformed key or a missing field
-        raise AuthorizationError(f"invalid Google {kind} credentials: {err}") from None
+        raise AuthorizationError(f"invalid Google {kind} credentials ({describe_error(err)})") from None
     raise AuthorizationError(
         f"Google credentials of type {kind!r} are not read from secrets; build the google-auth "
         "Credentials yourself and pass them as secrets="
@@ -405,8 +408,24 @@ def reset_sources() -> None:
         _OBJECT_SOURCES.clear()
 
 
+def describe_error(err: BaseException) -> str:
+    """``Type: message`` of an error google-auth raised, and of the errors it wrapped (its ``__cause__``
+    chain): the exceptions are not chained to ours, so the message is where they stay visible."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen and len(parts) < 4:
+        seen.add(id(current))
+        args = current.args
+        # google-auth errors often carry (message, cause) in args: the message alone reads better.
+        text = str(args[0]) if len(args) > 1 and isinstance(args[0], str) else str(current)
+        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return "; caused by ".join(parts)
+
+
 def wrap_auth_error(err: BaseException) -> CloudFilesError:
     """A CloudFilesError for an exception raised while getting a token."""
     if isinstance(err, CloudFilesError):
         return err
-    return AuthorizationError(f"Google credentials failed: {err}")
+    return AuthorizationError(f"Google credentials failed ({describe_error(err)})")

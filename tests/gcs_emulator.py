@@ -15,6 +15,9 @@ swaps only what is around it:
 * optionally (``encoding_headers=True``), downloads carry the ``x-goog-stored-content-encoding`` and
   ``Content-Encoding`` headers Google's service sends and the emulator omits (a client that accepts
   gzip gets stored bytes either way), so the one-request download path can run against it too.
+* optionally (``preconditions=True``), uploads and compose honour ``ifGenerationMatch=0`` as GCS does
+  (412 when a live object has the name; the shipped emulator ignores the parameter and overwrites),
+  so conditional writes (``put(..., if_not_exists=True)``) can be tested end to end.
 
 Use it from tests and benchmarks with :class:`GCSEmulator` (a subprocess, stopped by its PID), or run
 ``python tests/gcs_emulator.py --bucket NAME [--port 0]``: it prints ``READY <port>`` once listening.
@@ -57,6 +60,50 @@ def _add_encoding_headers() -> None:
 
     # objects.get looks the name up at call time, so alt=media GETs take this path.
     objects.download = download
+
+
+def _add_preconditions() -> None:
+    """Make object uploads and compose honour ``ifGenerationMatch=0`` (GCS: "only if no live object has
+    this name"; any other value is left to the shipped handlers, which ignore it)."""
+    from http import HTTPStatus
+
+    from gcp_storage_emulator import server
+    from gcp_storage_emulator.exceptions import NotFound
+    from gcp_storage_emulator.handlers import objects
+
+    def refused(request: Any, response: Any, storage: Any, name: str | None) -> bool:
+        wanted = request.query.get("ifGenerationMatch")
+        if not wanted or wanted[0] != "0" or not name:
+            return False
+        try:
+            storage.get_file_obj(request.params["bucket_name"], name)
+        except NotFound:
+            return False
+        response.status = HTTPStatus.PRECONDITION_FAILED
+        response.json({"error": {"code": 412, "message": "At least one of the pre-conditions you specified did not hold."}})
+        return True
+
+    shipped_insert, shipped_compose = objects.insert, objects.compose
+
+    def insert(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        name = request.query["name"][0] if "name" in request.query else None
+        data = request.data
+        if name is None and isinstance(data, dict) and isinstance(data.get("meta"), dict):
+            name = data["meta"].get("name")  # a multipart upload names the object in its metadata
+        if not refused(request, response, storage, name):
+            shipped_insert(request, response, storage, *args, **kwargs)
+
+    def compose(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        if not refused(request, response, storage, request.params.get("object_id")):
+            shipped_compose(request, response, storage, *args, **kwargs)
+
+    # The route table holds the handler functions themselves: replace them there.
+    for _pattern, methods in server.HANDLERS:
+        for method, handler in list(methods.items()):
+            if handler is shipped_insert:
+                methods[method] = insert
+            elif handler is shipped_compose:
+                methods[method] = compose
 
 
 def _build_server(port: int, bucket: str, keep_alive: bool) -> ThreadingHTTPServer:
@@ -121,9 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--no-keep-alive", action="store_true", help="HTTP/1.0 as the emulator ships")
     parser.add_argument("--encoding-headers", action="store_true", help="send GCS's download encoding headers")
+    parser.add_argument("--preconditions", action="store_true", help="honour ifGenerationMatch=0 on writes")
     args = parser.parse_args(argv)
     if args.encoding_headers:
         _add_encoding_headers()
+    if args.preconditions:
+        _add_preconditions()
     server = _build_server(args.port, args.bucket, keep_alive=not args.no_keep_alive)
     print(f"READY {server.server_address[1]}", flush=True)
     server.serve_forever()
@@ -133,11 +183,13 @@ class GCSEmulator:
     """gcp-storage-emulator in a child process on 127.0.0.1, with one bucket; stop() ends it."""
 
     def __init__(
-        self, bucket: str = "cloudfiles-test", *, keep_alive: bool = True, encoding_headers: bool = False
+        self, bucket: str = "cloudfiles-test", *, keep_alive: bool = True, encoding_headers: bool = False,
+        preconditions: bool = False,
     ) -> None:
         self.bucket = bucket
         self.keep_alive = keep_alive
         self.encoding_headers = encoding_headers
+        self.preconditions = preconditions
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
 
@@ -152,6 +204,8 @@ class GCSEmulator:
             cmd.append("--no-keep-alive")
         if self.encoding_headers:
             cmd.append("--encoding-headers")
+        if self.preconditions:
+            cmd.append("--preconditions")
         env = {**os.environ, "NO_GCE_CHECK": "True", "AWS_EC2_METADATA_DISABLED": "true"}
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env

@@ -106,6 +106,9 @@ class PutItem:
     encoding: str | None = None
     cache_control: str | None = None
     storage_class: str | None = None
+    #: write only if no object is stored under ``path`` (in any encoding); else the result's error is
+    #: an ObjectExistsError and nothing is written. Atomic where the store allows it (see README).
+    if_not_exists: bool = False
 
 
 @dataclass(slots=True)

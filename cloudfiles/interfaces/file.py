@@ -32,6 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar, cast
 
 from .. import compression
+from ..exceptions import object_exists
 from ..paths import ExtractedPath, safe_local_join
 from .base import (
     DeleteResult,
@@ -175,6 +176,26 @@ def _write_all(fd: int, view: memoryview) -> int:
     while done < total:
         done += os.write(fd, view[done:])
     return total
+
+
+#: link(2) errors meaning "this filesystem has no hard links" (not "the name exists")
+_NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV})
+
+
+def _link_exclusive(tmp: str, final: str) -> None:
+    """Give the finished ``tmp`` the name ``final`` unless ``final`` exists (FileExistsError)."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+        # No hard links here: claim the name with O_EXCL, then replace the empty claim atomically.
+        os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666))
+        os.replace(tmp, final)
+        return
+    os.unlink(tmp)
 
 
 def _as_buffer(content: Any) -> Any:
@@ -349,16 +370,31 @@ class FileInterface(StorageInterface):
             raise IsADirectoryError(f"not a file key: {item.path!r}")
         final = base + suffix_for(item.encoding)
         with self._lock(base, write=True):
+            if item.if_not_exists:
+                # Any stored encoding counts as "exists"; the variant written is created exclusively,
+                # so of two racing conditional writers exactly one succeeds.
+                if self._find(base) is not None:
+                    raise object_exists(item.path)
+                try:
+                    return self.write_atomic(final, item.content, exclusive=True)
+                except FileExistsError:
+                    raise object_exists(item.path) from None
             nbytes = self.write_atomic(final, item.content)
             self._remove_variants(base, keep=final)
         return nbytes
 
     @staticmethod
-    def write_atomic(final: str, content: Any) -> int:
+    def write_atomic(final: str, content: Any, *, exclusive: bool = False) -> int:
         """Write ``content`` (bytes-like or a readable binary handle) to ``final`` atomically.
 
         The bytes go to a hidden temp file in the same directory (created, with parents, as needed),
         are fsynced, and are renamed over ``final``. Returns the number of bytes written.
+
+        ``exclusive``: never replace an existing ``final`` (FileExistsError instead). The finished temp
+        file is hard-linked to ``final`` (``link`` fails atomically when the name exists), so readers
+        still see either nothing or the whole content. On a filesystem without hard links, ``final``
+        is created empty with ``O_EXCL`` and then replaced by the temp file: still exclusive, but a
+        reader may briefly see it empty.
         """
         dirname, name = os.path.split(final)
         tmp = os.path.join(dirname, f".{name}.{_host_tag()}-{os.getpid()}-{_secrets.token_hex(6)}{TMP_SUFFIX}")
@@ -382,7 +418,10 @@ class FileInterface(StorageInterface):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, final)
+            if exclusive:
+                _link_exclusive(tmp, final)
+            else:
+                os.replace(tmp, final)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -34,7 +34,7 @@ import orjson
 
 from .. import engine, gcs_auth
 from ..compression import encoding_header, normalize_encoding
-from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error
+from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error, object_exists
 from ..lib import crc32c, crc32c_combine, crc32c_to_b64
 from .base import (
     HEAD_KEYS,
@@ -303,7 +303,7 @@ class GCSInterface(RemoteInterface):
         return engine.Request("GET", url, self._auth(), context=context)
 
     def _one(self, request: engine.Request) -> engine.Response:
-        return engine.request_one(request, retry=self.retry, timeout=self.timeout, green=self.options.green)
+        return self.run_one(request)
 
     def _reauthorized(self, resp: engine.Response) -> engine.Response:
         """On a 401 with credentials, refresh the token and send the request once more."""
@@ -530,6 +530,9 @@ class GCSInterface(RemoteInterface):
                 yield immediate.popleft()
             resp = self._reauthorized(resp)
             path, nbytes = resp.context
+            if resp.error is None and resp.status == 412:  # only sent with ifGenerationMatch=0
+                yield PutResult(path, object_exists(path))
+                continue
             yield PutResult(path, None if resp.ok else gcs_error(resp), nbytes if resp.ok else 0)
         while immediate:
             yield immediate.popleft()
@@ -557,8 +560,10 @@ class GCSInterface(RemoteInterface):
         # name and contentType only: a simple media upload. (The emulator fails on a media upload
         # that is empty or JSON-typed, which it parses as JSON; a multipart upload stores the bytes.)
         emulator_quirk = self.emulated and (size == 0 or meta["contentType"].startswith("application/json"))
+        # ifGenerationMatch=0: "only if no live object has this name" (if_not_exists)
+        condition = "&ifGenerationMatch=0" if item.if_not_exists else ""
         if len(meta) == 2 and not emulator_quirk:
-            url = f"{self.upload_base}?uploadType=media&name={quote_name(key)}{self.user_project_qs}"
+            url = f"{self.upload_base}?uploadType=media&name={quote_name(key)}{condition}{self.user_project_qs}"
             headers = [*self._auth(), f"Content-Type: {meta['contentType']}"]
             if checksum is not None:
                 headers.append(f"X-Goog-Hash: crc32c={checksum}")
@@ -577,7 +582,7 @@ class GCSInterface(RemoteInterface):
             body = _ChainBody([head, content, tail])
         else:
             body = b"".join((head, content, tail))
-        url = f"{self.upload_base}?uploadType=multipart{self.user_project_qs}"
+        url = f"{self.upload_base}?uploadType=multipart{condition}{self.user_project_qs}"
         headers = [*self._auth(), f"Content-Type: multipart/related; boundary={boundary}"]
         return engine.Request("POST", url, headers, body, context=context)
 
@@ -591,6 +596,12 @@ class GCSInterface(RemoteInterface):
         afterwards, whether or not the upload succeeded.
         """
         key = self.key(item.path)
+        if item.if_not_exists:
+            # Fail before uploading any part when the object is there already; the compose below
+            # carries the condition that counts (ifGenerationMatch=0).
+            for _path, found, error in self.exists_files([item.path]):
+                if error is None and found:
+                    return PutResult(item.path, object_exists(item.path))
         content: Any = item.content
         part_size = max(1, self.composite_threshold)
         is_stream = hasattr(content, "read")
@@ -640,7 +651,8 @@ class GCSInterface(RemoteInterface):
                 depth += 1
             meta = self._object_metadata(key, item)
             del meta["name"]
-            final = self._compose([(key, sources)], meta)[0]
+            condition: dict[str, Any] = {"if_generation_match": 0} if item.if_not_exists else {}
+            final = self._compose([(key, sources)], meta, **condition)[0]
             if final.get("crc32c") and final["crc32c"] != crc32c_to_b64(whole):
                 for _res in self.delete_keys([key]):
                     pass
@@ -650,18 +662,24 @@ class GCSInterface(RemoteInterface):
                 ))
             return PutResult(item.path, None, total)
         except CloudFilesError as err:
+            if item.if_not_exists and getattr(err, "status", None) == 412:
+                return PutResult(item.path, object_exists(item.path))
             return PutResult(item.path, err)
         finally:
             if created:
                 for _res in self.delete_keys(created):
                     pass  # best effort: a part that cannot be deleted is left to lifecycle rules
 
-    def _compose(self, jobs: list[tuple[str, list[str]]], destination: dict[str, Any]) -> list[dict[str, Any]]:
+    def _compose(
+        self, jobs: list[tuple[str, list[str]]], destination: dict[str, Any], if_generation_match: int | None = None
+    ) -> list[dict[str, Any]]:
         """Compose each ``(target, sources)`` job (concurrently); the resulting object resources."""
         requests = []
+        condition = f"&ifGenerationMatch={if_generation_match}" if if_generation_match is not None else ""
         for n, (target, sources) in enumerate(jobs):
             body = orjson.dumps({"sourceObjects": [{"name": s} for s in sources], "destination": destination})
-            url = f"{self.object_url(target)}/compose?{self.user_project_qs.lstrip('&')}".rstrip("?")
+            query = f"{condition}{self.user_project_qs}".lstrip("&")
+            url = f"{self.object_url(target)}/compose?{query}".rstrip("?")
             headers = [*self._auth(), "Content-Type: application/json"]
             requests.append(engine.Request("POST", url, headers, body, context=n))
         results: list[dict[str, Any]] = [{} for _ in jobs]
@@ -822,31 +840,43 @@ class GCSInterface(RemoteInterface):
         page), as cloud-files gave: passing it back resumes after that page.
         """
         base = f"{self.base}/" if self.base else ""
-        full = base + (prefix or "")
-        params = [("fields", "items(name,size),prefixes,nextPageToken" if size else "items(name),prefixes,nextPageToken")]
-        params.append(("maxResults", str(PAGE_SIZE)))
-        if full:
-            params.append(("prefix", full))
-        if flat:
-            params.append(("delimiter", "/"))
+        params = list_params(base + (prefix or ""), flat=flat, size=size)
         token = resume_token
-        strip = len(base)
         while True:
             query = urlencode(params + ([("pageToken", token)] if token else []), safe="(),")
             request = engine.Request("GET", f"{self.object_base}?{query}{self.user_project_qs}", self._auth())
             resp = self._reauthorized(self._one(request))
             if not resp.ok:
                 raise gcs_error(resp)
-            page = orjson.loads(resp.body)
-            token = page.get("nextPageToken") or None
-            # As cloud-files listed a page: its prefixes ("dir/" entries) first, then its objects.
-            yield from (ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ())
-            yield from (
-                ListEntry(obj["name"][strip:], int(obj["size"]) if size and obj.get("size") is not None else None, token)
-                for obj in page.get("items") or ()
-            )
+            entries, token = parse_list_page(resp.body, len(base), size=size)
+            yield from entries
             if not token:
                 return
+
+
+def list_params(full_prefix: str, *, flat: bool, size: bool) -> list[tuple[str, str]]:
+    """Query parameters of a JSON API object listing (``pageToken`` is added per page)."""
+    items = "items(name,size)" if size else "items(name)"
+    params = [("fields", f"{items},prefixes,nextPageToken"), ("maxResults", str(PAGE_SIZE))]
+    if full_prefix:
+        params.append(("prefix", full_prefix))
+    if flat:
+        params.append(("delimiter", "/"))
+    return params
+
+
+def parse_list_page(body: bytes, strip: int, *, size: bool) -> tuple[list[ListEntry], str | None]:
+    """A listing page's entries (names without their first ``strip`` characters; each carries the next
+    page's token) and that token (None on the last page). As cloud-files listed a page: its prefixes
+    ("dir/" entries of a flat listing) first, then its objects, in the server's order."""
+    page = orjson.loads(body)
+    token = page.get("nextPageToken") or None
+    entries = [ListEntry(p[strip:], None, token) for p in page.get("prefixes") or ()]
+    entries += [
+        ListEntry(obj["name"][strip:], int(obj["size"]) if size and obj.get("size") is not None else None, token)
+        for obj in page.get("items") or ()
+    ]
+    return entries, token
 
 
 def _parse_batch(resp: engine.Response) -> list[tuple[int | None, int, bytes]] | None:
@@ -884,4 +914,4 @@ def _match_parts(parts: list[tuple[int | None, int, bytes]], count: int) -> list
     return answers + [None] * (count - len(answers))
 
 
-__all__ = ["GCSInterface", "gcs_error", "head_from_metadata", "parse_goog_hash"]
+__all__ = ["GCSInterface", "gcs_error", "head_from_metadata", "list_params", "parse_goog_hash", "parse_list_page"]

@@ -3,6 +3,13 @@
 GET (whole or ranged), HEAD for exists/size/head, basic auth from secrets, and listing of servers that
 publish HTML directory indexes (nginx ``autoindex``, Apache). Stored compression is reported from the
 ``Content-Encoding`` header and decoded by the facade; bytes are never decoded by libcurl.
+
+* Redirects are followed (at most ``remote.MAX_REDIRECTS``, to http(s) only), for GET and HEAD alike;
+  a longer chain or a loop fails with a NetworkError naming the limit.
+* ``https://storage.googleapis.com/BUCKET/dir`` (what ``gs://`` becomes with ``use_https=True``) lists
+  through the GCS JSON API, page by page. With ``STORAGE_EMULATOR_HOST`` set, that host's requests
+  (downloads and listing) go to the emulator instead, as they do for ``gs://``.
+* ``middleauth+https://`` (:class:`CaveInterface`) sends ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ import base64
 import html.parser
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from .. import engine
+from ..exceptions import CloudFilesError
 from .base import (
     DeleteResult,
     GetItem,
@@ -30,6 +38,8 @@ from .remote import RemoteInterface, head_from_headers, quote_key, range_header,
 # buckets served over HTTPS answer 403 for keys that do not exist (cloud-files does the same).
 MISSING_STATUSES = frozenset({403, 404, 410})
 ACCEPT_ENCODING = "Accept-Encoding: gzip, br, zstd"
+#: the host whose URLs are GCS objects (``gs://`` with ``use_https=True``): listed through the JSON API
+GCS_HOST = "storage.googleapis.com"
 
 
 def _normalize_encoding(value: str | None) -> str | None:
@@ -58,6 +68,9 @@ class HttpInterface(RemoteInterface):
     writable = False
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {}  # the server's own names
     legacy_head_keys = None  # cloud-files gave the raw response headers; ours has them and HEAD_KEYS
+    follow_redirects = True
+    #: statuses that read as "no such object" (None / False) rather than an error
+    missing_statuses = MISSING_STATUSES
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
@@ -65,6 +78,15 @@ class HttpInterface(RemoteInterface):
             raise ValueError("request_payer is only meaningful for gs:// and s3://")
         base = (path.host or "").rstrip("/")
         key = (path.path or "").strip("/")
+        #: (JSON API endpoint, bucket, object-name prefix) when the host is GCS, else None
+        self.gcs: tuple[str, str, str] | None = None
+        if (urlsplit(base).hostname or "").lower() == GCS_HOST and key:
+            from ..gcs_auth import emulator_host
+
+            bucket, _, prefix = key.partition("/")
+            api = emulator_host() or base
+            self.gcs = (api, unquote(bucket), unquote(prefix))
+            base = api
         self.base_url = f"{base}/{quote_key(key)}" if key else base
         self.auth_headers = self._auth_headers(options.secrets)
 
@@ -112,11 +134,14 @@ class HttpInterface(RemoteInterface):
         item: GetItem = resp.context
         if resp.error is None and resp.status in (200, 206):
             return GetResult(item=item, content=resp.body, encoding=_normalize_encoding(resp.header("content-encoding")))
-        if resp.error is None and resp.status in MISSING_STATUSES:
+        if resp.error is None and resp.status in self.missing_statuses:
             return GetResult(item=item)
         if resp.error is None and resp.status == 416:  # range starts past the end
             return GetResult(item=item, content=b"")
-        return GetResult(item=item, error=response_error(resp))
+        return GetResult(item=item, error=self._error(resp))
+
+    def _error(self, resp: engine.Response) -> CloudFilesError:
+        return response_error(resp)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
         # Accept-Encoding as for a GET, so a server that stores a compressed variant (nginx
@@ -130,10 +155,10 @@ class HttpInterface(RemoteInterface):
                 for name, value in resp.headers.items():
                     head.setdefault(name.title(), value)
                 yield HeadResult(path, head)
-            elif resp.error is None and resp.status in MISSING_STATUSES:
+            elif resp.error is None and resp.status in self.missing_statuses:
                 yield HeadResult(path, None)
             else:
-                yield HeadResult(path, None, response_error(resp))
+                yield HeadResult(path, None, self._error(resp))
 
     # -- writes: a plain web server is read-only here ------------------------------------------------
     def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
@@ -148,14 +173,11 @@ class HttpInterface(RemoteInterface):
         url = self.url(directory)
         if not url.endswith("/"):
             url += "/"
-        resp = engine.request_one(
-            engine.Request("GET", url, self.auth_headers), retry=self.retry, timeout=self.timeout,
-            green=self.options.green,
-        )
-        if resp.error is None and resp.status in MISSING_STATUSES:
+        resp = self.run_one(engine.Request("GET", url, self.auth_headers))
+        if resp.error is None and resp.status in self.missing_statuses:
             return []
         if not resp.ok:
-            raise response_error(resp)
+            raise self._error(resp)
         if "html" not in (resp.header("content-type") or ""):
             raise NotImplementedError(f"{url} does not serve an HTML directory index: cannot list")
         parser = _LinkParser()
@@ -175,6 +197,9 @@ class HttpInterface(RemoteInterface):
         self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
     ) -> Iterator[ListEntry]:
         prefix = prefix.lstrip("/")
+        if self.gcs is not None:
+            yield from self._list_gcs(prefix, flat=flat, size=size, resume_token=resume_token)
+            return
         stack = [prefix[: prefix.rfind("/") + 1]]
         while stack:
             current = stack.pop()
@@ -196,8 +221,70 @@ class HttpInterface(RemoteInterface):
                     raise res.error
                 yield ListEntry(res.path, size=None if res.head is None else res.head["Content-Length"])
 
+    def _list_gcs(self, prefix: str, *, flat: bool, size: bool, resume_token: str | None) -> Iterator[ListEntry]:
+        """List a GCS bucket through the JSON API (anonymous unless secrets give a header), page by page.
+
+        Names are relative to the CloudFiles' directory, as for every scheme; ``flat`` lists one level
+        (``delimiter=/``, subdirectories as ``dir/``). An entry's ``resume_token`` is the token of the
+        next page (None on the last), as for ``gs://``.
+        """
+        from .gs import list_params, parse_list_page
+
+        assert self.gcs is not None
+        api, bucket, base = self.gcs
+        base = base.strip("/")
+        params = list_params(f"{base}/{prefix}" if base else prefix, flat=flat, size=size)
+        url = f"{api}/storage/v1/b/{quote(bucket, safe='')}/o"
+        token = resume_token
+        while True:
+            query = urlencode(params + ([("pageToken", token)] if token else []), safe="(),")
+            resp = self.run_one(engine.Request("GET", f"{url}?{query}", self.auth_headers))
+            if not resp.ok:
+                raise self._error(resp)
+            entries, token = parse_list_page(resp.body, len(base) + 1 if base else 0, size=size)
+            yield from entries
+            if not token:
+                return
+
     def close(self) -> None:
         pass
+
+
+class CaveInterface(HttpInterface):
+    """``middleauth+https://host/path``: a CAVE service (https://github.com/CAVEconnectome), read-only.
+
+    Every request carries ``Authorization: Bearer <token>``. The token is ``secrets=`` (``{'token': ...}``
+    as a dict or JSON string; cloud-files ignored it), else ``token`` of ``{server}-cave-secret.json``,
+    else of ``cave-secret.json`` (``server`` is the URL's host, with its port if any), looked up in the
+    usual secrets directories. Unlike a public web server, 401 and 403 are errors
+    (:class:`~cloudfiles.exceptions.AuthorizationError`), never "missing".
+    """
+
+    missing_statuses = frozenset({404, 410})
+
+    def __init__(self, path: Any, options: InterfaceOptions) -> None:
+        super().__init__(path, options)
+        from ..secrets import cave_credentials
+
+        self.server = urlsplit(path.host or "").netloc
+        found = cave_credentials(self.server, options.secrets)
+        self.has_token = found is not None
+        if found is not None:
+            # The bearer token replaces basic auth from http-secret.json: one Authorization header.
+            self.auth_headers = [f"Authorization: Bearer {found['token']}"]
+
+    def _error(self, resp: engine.Response) -> CloudFilesError:
+        error = response_error(resp)
+        if resp.error is None and resp.status == 401 and not self.has_token:
+            error.args = (
+                f"{error.args[0]} (no CAVE token: pass secrets={{'token': ...}} or put "
+                f"{self.server}-cave-secret.json or cave-secret.json in a secrets directory)",
+                *error.args[1:],
+            )
+        return error
+
+    def __repr__(self) -> str:
+        return f"CaveInterface({self.base_url})"
 
 
 def _drain(results: list[GetResult]) -> Iterator[GetResult]:
@@ -205,4 +292,4 @@ def _drain(results: list[GetResult]) -> Iterator[GetResult]:
         yield results.pop(0)
 
 
-__all__ = ["HttpInterface"]
+__all__ = ["CaveInterface", "HttpInterface"]

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..exceptions import object_exists
 from ..paths import ExtractedPath
 from .base import (
     DeleteResult,
@@ -135,9 +136,15 @@ class MemoryInterface(StorageInterface):
                 value = _stored_value(item.content)
                 data = self._bucket()
                 with _LOCK:
-                    for _enc, suffix in ENCODING_SUFFIXES:
-                        data.pop(key + suffix, None)
-                    data[stored] = value
+                    # Checked and written under one lock hold: no other writer can slip in between.
+                    existed = item.if_not_exists and any(key + suffix in data for _enc, suffix in ENCODING_SUFFIXES)
+                    if not existed:
+                        for _enc, suffix in ENCODING_SUFFIXES:
+                            data.pop(key + suffix, None)
+                        data[stored] = value
+                if existed:
+                    yield PutResult(path=item.path, error=object_exists(item.path))
+                    continue
                 yield PutResult(path=item.path, nbytes=_length(value) or 0)
             except Exception as err:
                 yield PutResult(path=item.path, error=err)

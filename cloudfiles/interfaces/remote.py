@@ -9,10 +9,13 @@ exception mapping, and header -> head-dict conversion.
 from __future__ import annotations
 
 import email.utils
+import os
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
+
+import pycurl
 
 from .. import engine
 from ..exceptions import CloudFilesError, http_error
@@ -97,11 +100,59 @@ def response_error(response: engine.Response) -> CloudFilesError:
     return http_error(response.status, response.request.url, body, message)
 
 
+#: Environment variables naming a CA bundle, first set wins: what ``requests`` reads (google-cloud-storage
+#: and cloud-files' http used it), then OpenSSL's own variable (the libcurl in pycurl's wheels ignores it).
+CA_BUNDLE_ENV: tuple[str, ...] = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+#: Redirects a plain web server may answer with before a request fails (requests allows 30).
+MAX_REDIRECTS = 10
+
+
+def ca_options(names: tuple[str, ...], environ: Any = None) -> tuple[tuple[int, Any], ...]:
+    """``(pycurl option, value)`` pairs for the first of ``names`` set in the environment: its file
+    becomes ``CAINFO`` (a directory, ``CAPATH``). Empty when none is set: libcurl's default store."""
+    env = os.environ if environ is None else environ
+    for name in names:
+        value = env.get(name)
+        if value:
+            return ((pycurl.CAPATH if os.path.isdir(value) else pycurl.CAINFO, value),)
+    return ()
+
+
+def transport_options(ca_env: tuple[str, ...], follow_redirects: bool) -> tuple[tuple[int, Any], ...]:
+    """The curl options every request of an interface carries (read once, when it is built)."""
+    opts = ca_options(ca_env)
+    if follow_redirects:
+        # Only to http(s) (never file:// or other schemes a Location could name). libcurl drops an
+        # Authorization header when a redirect leaves the host, as requests does.
+        opts += (
+            (pycurl.FOLLOWLOCATION, 1),
+            (pycurl.MAXREDIRS, MAX_REDIRECTS),
+            (pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
+        )
+    return opts
+
+
+def _with_options(
+    requests: Iterable[engine.Request], options: tuple[tuple[int, Any], ...]
+) -> Iterator[engine.Request]:
+    for request in requests:
+        if not request.options:
+            request.options = options
+        yield request
+
+
 class RemoteInterface(StorageInterface):
     """Base of the network schemes: holds the engine settings and runs batches through it."""
 
+    #: where this scheme's CA bundle may be named (s3 puts ``AWS_CA_BUNDLE`` first, as boto3 does)
+    ca_bundle_env: tuple[str, ...] = CA_BUNDLE_ENV
+    #: follow redirects: plain web servers only; a signed S3/GCS request must not be replayed elsewhere
+    follow_redirects: bool = False
+
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
+        #: curl options of every request (CA bundle, redirects): read from the environment once, here
+        self.curl_options = transport_options(self.ca_bundle_env, self.follow_redirects)
         self.retry = Retry()
         timeout = Timeout()
         if options.connect_timeout is not None or options.read_timeout is not None:
@@ -118,6 +169,8 @@ class RemoteInterface(StorageInterface):
 
     def run(self, requests: Iterable[engine.Request]) -> Iterator[engine.Response]:
         """Run a lazy batch of requests through this thread's engine, completion order."""
+        if self.curl_options:
+            requests = _with_options(requests, self.curl_options)
         return engine.transfer(
             requests,
             concurrency=max(1, int(self.options.concurrency or 1)),
@@ -125,3 +178,9 @@ class RemoteInterface(StorageInterface):
             timeout=self.timeout,
             green=self.options.green,
         )
+
+    def run_one(self, request: engine.Request) -> engine.Response:
+        """Run one request to completion (with this interface's curl options)."""
+        if not request.options:
+            request.options = self.curl_options
+        return engine.request_one(request, retry=self.retry, timeout=self.timeout, green=self.options.green)

@@ -45,6 +45,7 @@ from ..exceptions import (
     MD5IntegrityError,
     UnsupportedCompressionType,
     http_error,
+    object_exists,
 )
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, encode_query, uri_encode
 from .base import (
@@ -57,7 +58,7 @@ from .base import (
     PutItem,
     PutResult,
 )
-from .remote import RemoteInterface, head_from_headers, range_header
+from .remote import CA_BUNDLE_ENV, RemoteInterface, head_from_headers, range_header
 
 __all__ = [
     "DEFAULT_ACL",
@@ -220,22 +221,27 @@ def resolve_endpoint(
 # ---------------------------------------------------------------------------------------------------------
 _CHAIN_LOCK = threading.Lock()
 _CHAIN: dict[str, Any] = {}
+#: profile -> the error botocore's chain raised (swallowed as "no credentials", named in messages)
+_CHAIN_ERRORS: dict[str, BaseException] = {}
 
 
 def _botocore_chain(profile: str) -> Any:
     """botocore's resolved credentials for ``profile`` (None when the chain finds nothing), cached per
-    process so the chain (which may probe an instance-metadata address) runs once."""
+    process so the chain (which may probe an instance-metadata address) runs once. A chain that raises
+    means "no credentials"; its error is kept in ``_CHAIN_ERRORS`` for the eventual error message."""
     with _CHAIN_LOCK:
         if profile in _CHAIN:
             return _CHAIN[profile]
         creds = None
+        _CHAIN_ERRORS.pop(profile, None)
         try:
             import botocore.session
 
             session = botocore.session.Session(profile=profile if profile != "default" else None)
             creds = session.get_credentials()
-        except Exception:  # no botocore, a broken profile: behave as "no credentials"
+        except Exception as err:  # no botocore, a broken profile or config file: no credentials
             creds = None
+            _CHAIN_ERRORS[profile] = err
         _CHAIN[profile] = creds
         return creds
 
@@ -401,6 +407,8 @@ class S3Interface(RemoteInterface):
     delete_batch_size = DELETE_BATCH
     encoding_labels: ClassVar[Mapping[str | None, str | None]] = {None: "", "bz2": "bzip2"}
     legacy_delete_batch_size = 1000
+    #: boto3 reads AWS_CA_BUNDLE, then (botocore) REQUESTS_CA_BUNDLE
+    ca_bundle_env = ("AWS_CA_BUNDLE", *CA_BUNDLE_ENV)
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
@@ -453,12 +461,16 @@ class S3Interface(RemoteInterface):
                 str(creds.get("AWS_DEFAULT_REGION") or "us-east-1"), "s3", creds.get("AWS_SESSION_TOKEN"),
             )
             return creds
-        chain = _botocore_chain(_aws_profile())
+        profile = _aws_profile()
+        chain = _botocore_chain(profile)
         if chain is not None:
             self._refreshable = chain
         else:
             self._anonymous = True
             self._unsigned_reason = "no AWS credentials were found, so the request was sent unsigned"
+            error = _CHAIN_ERRORS.get(profile)
+            if error is not None:
+                self._unsigned_reason += f"; botocore's credential chain failed: {type(error).__name__}: {error}"
         return creds
 
     def _refresh_signer(self) -> None:
@@ -744,6 +756,8 @@ class S3Interface(RemoteInterface):
         item: PutItem = op.item
         body: _Body = op.data["body"]
         headers = self._object_headers(item)
+        if item.if_not_exists:
+            headers.append(_IF_NONE_MATCH)
         data = body.whole()
         if body.view is not None:
             if self.checksum == "crc32c":
@@ -794,6 +808,8 @@ class S3Interface(RemoteInterface):
                 op: _Op = resp.context
                 if resp.ok:
                     yield PutResult(op.item.path, None, op.data["body"].size)
+                elif _precondition_failed(resp, op.item):
+                    yield PutResult(op.item.path, object_exists(op.item.path))
                 else:
                     yield PutResult(op.item.path, self._error(resp))
             while immediate:
@@ -814,6 +830,12 @@ class S3Interface(RemoteInterface):
         key = self.full_key(item.path)
         key_path = self._key_path(key)
         upload_id: str | None = None
+        if item.if_not_exists:
+            # Fail before uploading any part when the object is already there (the condition that
+            # counts is the one on CompleteMultipartUpload, below: this check only saves the upload).
+            for path, found, error in self.exists_files([item.path]):
+                if error is None and found:
+                    return PutResult(path, object_exists(path))
         try:
             def create(op: _Op) -> engine.Request:
                 return self.build("POST", key_path, "uploads", self._object_headers(item), context=op)
@@ -870,13 +892,21 @@ class S3Interface(RemoteInterface):
             )
             payload = f'<CompleteMultipartUpload xmlns="{_S3_NS[1:-1]}">{xml}</CompleteMultipartUpload>'.encode()
 
+            complete_headers = [("Content-Type", "application/xml")]
+            if item.if_not_exists:
+                complete_headers.append(_IF_NONE_MATCH)
+
             def complete(op: _Op) -> engine.Request:
                 query = encode_query([("uploadId", uid)])
-                return self.build("POST", key_path, query, [("Content-Type", "application/xml")], payload,
+                return self.build("POST", key_path, query, complete_headers, payload,
                                   hashlib.sha256(payload).hexdigest(), context=op)
 
             resp = self.one(_Op(complete))
             code, message = parse_s3_error(resp.body) if resp.ok else (None, None)
+            if _precondition_failed(resp, item) or code == "PreconditionFailed":
+                self._abort(key_path, upload_id)
+                upload_id = None
+                return PutResult(item.path, object_exists(item.path))
             if not resp.ok or code:
                 # CompleteMultipartUpload may answer 200 with an <Error> body.
                 error = self._error(resp) if not resp.ok else http_error(
@@ -1246,6 +1276,16 @@ class S3Interface(RemoteInterface):
 
     def close(self) -> None:
         pass
+
+
+#: conditional write: "only if no object has this key" (single PUT and CompleteMultipartUpload)
+_IF_NONE_MATCH = ("If-None-Match", "*")
+
+
+def _precondition_failed(resp: engine.Response, item: PutItem) -> bool:
+    """A conditional write refused because the key exists: 412 (409 is a concurrent conditional
+    write still in progress, reported as the error it is)."""
+    return item.if_not_exists and resp.error is None and resp.status == 412
 
 
 # Response headers a GET needs, found in one pass over the raw lines.
