@@ -335,7 +335,8 @@ def test_public_gcs_listing_follows_pages(scripted: ScriptedServer, monkeypatch:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", scripted.url)
     cf = CloudFiles(f"https://storage.googleapis.com/{bucket}")
     assert cf.interface.base_url.startswith(scripted.url)  # type: ignore[attr-defined]
-    assert list(cf.list("dir/", flat=True)) == ["dir/1", "dir/2", "dir/3", "dir/sub/", "dir/4"]
+    # each page: its prefixes first, then its objects (as cloud-files listed GCS)
+    assert list(cf.list("dir/", flat=True)) == ["dir/1", "dir/2", "dir/sub/", "dir/3", "dir/4"]
     assert [q.get("pageToken") for q in asked] == [None, ["t1"], ["t2"]]
     assert all(q["prefix"] == ["dir/"] and q["delimiter"] == ["/"] for q in asked)
     assert list(cf.list("dir/", size=True)) == [("dir/1", 1), ("dir/2", 2), ("dir/3", 3), ("dir/sub/5", 5), ("dir/4", 4)]
