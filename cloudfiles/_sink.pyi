@@ -47,3 +47,6 @@ class BufferSource:
 
 def prefault(buf: bytes, offset: int = 0, length: int = -1) -> bool:
     """Fault in the pages of ``buf[offset:offset + length]`` without changing its bytes, GIL released."""
+
+def keep_forever(obj: object) -> None:
+    """Take a reference to ``obj`` that is never released, so it is never freed (not even at shutdown)."""

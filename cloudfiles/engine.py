@@ -31,6 +31,7 @@ import selectors
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -38,7 +39,7 @@ from typing import IO, Any
 import pycurl
 
 from . import codecpool
-from ._sink import BodySink, BufferSource, prefault
+from ._sink import BodySink, BufferSource, keep_forever, prefault
 from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
 from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
 
@@ -342,6 +343,23 @@ def gevent_patched() -> bool:
         return False
 
 
+class _Timer:
+    """libcurl's timer (M_TIMERFUNCTION) as a deadline for the loop's wait.
+
+    It lives apart from the Engine on purpose: a bound method of the engine set on the engine's own multi
+    handle made a reference cycle, so an exited thread's engine (its epoll descriptor, libcurl's wakeup
+    pair and kept-alive sockets) stayed open until a garbage-collection pass.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def on_timer(self, ms: int) -> None:
+        self.deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+
+
 class Engine:
     """One CurlMulti loop. Not thread-safe: use :func:`transfer`, which gives each thread its own."""
 
@@ -358,20 +376,19 @@ class Engine:
         self._poller: _EpollPoller | _SelectorPoller = (
             _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
         )
-        self._timer_deadline: float | None = None
+        self._timer = _Timer()
         self._last_sweep = 0.0
         self._multi = pycurl.CurlMulti()
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
-        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._timer.on_timer)
         self._free: list[pycurl.Curl] = []
         #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout they were set for)
         self._configured: dict[pycurl.Curl, tuple[str, Timeout]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
-
-    # -- libcurl callbacks -------------------------------------------------------------------------
-    def _on_timer(self, ms: int) -> None:
-        self._timer_deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+        #: the process that owns the sockets: a forked child must not clean up what it inherited
+        self._pid = os.getpid()
+        _register(self)
 
     # -- handles -----------------------------------------------------------------------------------
     def _start(self, t: _Transfer, timeout: Timeout) -> None:
@@ -479,7 +496,8 @@ class Engine:
     def _drive(self, max_wait: float | None) -> None:
         """Wait for socket activity or libcurl's timer, then let libcurl act on it."""
         now = time.monotonic()
-        deadline = self._timer_deadline
+        timer = self._timer
+        deadline = timer.deadline
         wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
         if max_wait is not None:
             wait = min(wait, max(0.0, max_wait))
@@ -495,9 +513,9 @@ class Engine:
             self._last_sweep = now
             for fd in self._poller.fds():
                 action(fd, 0)
-        deadline = self._timer_deadline
+        deadline = timer.deadline
         if deadline is not None and time.monotonic() >= deadline:
-            self._timer_deadline = None
+            timer.deadline = None
             action(pycurl.SOCKET_TIMEOUT, 0)
         self._poller.flush()
 
@@ -562,9 +580,10 @@ class Engine:
                 yield from done
         finally:
             self.running = False
-            for c in list(self._active):
-                self._release(c)
-            self._active.clear()
+            if self._pid == os.getpid():
+                for c in list(self._active):
+                    self._release(c)
+                self._active.clear()
 
     def _finish(
         self,
@@ -665,6 +684,8 @@ class Engine:
             ready.append(pt)
 
     def close(self) -> None:
+        if self._pid != os.getpid():
+            return  # inherited across fork(): the parent's connections are not ours to close
         for c in list(self._active):
             self._release(c)
         self._active.clear()
@@ -720,7 +741,18 @@ def _remaining(fh: IO[bytes]) -> int:
 
 
 # -- per-thread engines --------------------------------------------------------------------------------
+#: idle engines a thread keeps (per kind) for its next call; more than this (after nested batches) are closed
+MAX_IDLE_ENGINES = 2
 _local = threading.local()
+#: every engine of this process, weakly: the fork handlers must find other threads' engines too
+_LIVE: dict[int, weakref.ref[Engine]] = {}
+#: strong references taken just before fork() (see _before_fork)
+_AT_FORK: list[Engine] = []
+
+
+def _register(engine: Engine) -> None:
+    key = id(engine)
+    _LIVE[key] = weakref.ref(engine, lambda _ref: _LIVE.pop(key, None))
 
 
 def _idle_engines(green: bool) -> list[Engine]:
@@ -732,14 +764,33 @@ def _idle_engines(green: bool) -> list[Engine]:
     return pools.setdefault(key, [])
 
 
-def _forget_engines_after_fork() -> None:
-    # A child must not drive the parent's sockets: start with no engines.
+def _before_fork() -> None:
+    # Hold every engine (other threads' idle and running ones too) across fork(): the child clears the
+    # other threads' states before its fork handlers run, which would free their engines there.
+    _AT_FORK[:] = [e for e in (ref() for ref in list(_LIVE.values())) if e is not None]
+
+
+def _after_fork_in_parent() -> None:
+    _AT_FORK.clear()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's engines share their sockets (and epoll instances) with the parent. Closing them here
+    # would send TLS close_notify on the parent's connections or unregister the parent's sockets, so
+    # they are never cleaned up in the child: held forever (even through interpreter shutdown), and
+    # this process starts with no engines.
     global _local
+    for inherited in _AT_FORK:
+        keep_forever(inherited)
+    _AT_FORK.clear()
+    _LIVE.clear()
     _local = threading.local()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_engines_after_fork)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 def reset_engines() -> None:
@@ -768,7 +819,10 @@ def transfer(
     try:
         yield from engine.run(requests, concurrency=concurrency, retry=retry, timeout=timeout)
     finally:
-        idle.append(engine)
+        if len(idle) < MAX_IDLE_ENGINES:
+            idle.append(engine)
+        else:
+            engine.close()
 
 
 def request_one(

@@ -9,6 +9,7 @@ raw lines with the few fields the engine needs parsed on the fly, and a body is 
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.ref cimport Py_INCREF
 from libc.string cimport memcpy
 
 cdef extern from *:
@@ -297,3 +298,9 @@ def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):
     with nogil:
         rc = cf_populate(p, <size_t>length, <size_t>(4 * 1024 * 1024))
     return rc == 0
+
+
+def keep_forever(object obj):
+    """Take a reference to ``obj`` that is never released, so it is never freed (not even at interpreter
+    shutdown). For what a forked child inherits and must not clean up: the parent's connections."""
+    Py_INCREF(obj)

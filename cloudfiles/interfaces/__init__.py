@@ -7,8 +7,8 @@ imports pycurl, botocore or google-auth unless a CloudFiles for that scheme is a
 from __future__ import annotations
 
 import importlib
-import threading
 
+from .. import forksafe
 from ..exceptions import UnsupportedProtocolError
 from .base import StorageInterface
 
@@ -25,7 +25,7 @@ _TARGETS: dict[str, str] = {
 }
 
 _LOADED: dict[str, type[StorageInterface]] = {}
-_LOCK = threading.Lock()
+_LOCK = forksafe.new_lock()
 
 
 def register_interface(protocol: str, target: str | type[StorageInterface]) -> None:

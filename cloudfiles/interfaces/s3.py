@@ -28,14 +28,13 @@ import base64
 import hashlib
 import os
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from .. import engine, lib
+from .. import engine, forksafe, lib
 from ..compression import encoding_header
 from ..exceptions import (
     AuthorizationError,
@@ -218,7 +217,7 @@ def resolve_endpoint(
 # ---------------------------------------------------------------------------------------------------------
 # Credentials
 # ---------------------------------------------------------------------------------------------------------
-_CHAIN_LOCK = threading.Lock()
+_CHAIN_LOCK = forksafe.new_lock()
 _CHAIN: dict[str, Any] = {}
 
 
@@ -420,7 +419,7 @@ class S3Interface(RemoteInterface):
         self._payer: list[tuple[str, str]] = (
             [("x-amz-request-payer", "requester")] if options.request_payer == "requester" else []
         )
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()
         self._anonymous = bool(options.no_sign_request)
         self._unsigned_reason = "no_sign_request=True" if self._anonymous else ""
         self._static_signer: SigV4Signer | None = None
