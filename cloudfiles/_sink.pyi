@@ -10,6 +10,7 @@ class BodySink:
     content_length: int
     status: int
     accept_ranges: bool
+    strong_etag: bool
     split_threshold: int
     split_requested: bool
     max_size: int

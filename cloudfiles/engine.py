@@ -9,8 +9,11 @@ Design (see README, "Concurrency"):
   (``cloudfiles._sink``) that pycurl calls without a Python frame; sockets are watched with epoll (or a
   ``selectors`` selector under gevent) through ``socket_action``, so file descriptors above 1024 work.
 * A whole-object GET writes into one ``bytes`` buffer sized from Content-Length. Objects above
-  ``split_threshold`` whose server accepts ranges are re-fetched as parallel ranged GETs (``If-Match`` the
-  first response's ETag) into one buffer allocated once.
+  ``split_threshold`` whose server accepts ranges and names a strong ETag are re-fetched as parallel
+  ranged GETs (``If-Match`` that ETag) into one buffer allocated once; an object replaced meanwhile (412,
+  another ETag or size) is fetched again whole, once. ``max_size`` is checked before any split.
+* Every ranged answer is checked: a 206 must carry the Content-Range asked for (else it is retried, then
+  :class:`ContentRangeError`); a 200 (a server that ignores Range) has the asked range cut out of it.
 * Connection errors, timeouts, 408/429/5xx are retried with exponential random backoff (``retry.Retry``);
   a retry is scheduled on a timer inside the loop, so other transfers keep going meanwhile.
 * Per-request work is kept small: a handle that ran a plain GET (or a buffer PUT) keeps its options for
@@ -56,10 +59,17 @@ class ResponseTooLargeError(CloudFilesError):
     """The body is larger than the caller allowed (``Request.max_size``)."""
 
 
+class ContentRangeError(TransportError):
+    """A ranged GET was answered with other bytes than it asked for: a 206 whose ``Content-Range`` is
+    missing or names another range (retried first). Such a body is never returned as content."""
+
+
 class Request:
     """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
 
-    __slots__ = ("method", "url", "headers", "body", "body_size", "context", "split", "max_size")
+    __slots__ = (
+        "method", "url", "headers", "body", "body_size", "context", "split", "max_size", "byte_range", "resign",
+    )
 
     def __init__(
         self,
@@ -72,6 +82,8 @@ class Request:
         context: Any = None,
         split: bool = False,
         max_size: int = -1,
+        byte_range: tuple[int | None, int | None] | None = None,
+        resign: Callable[[list[tuple[str, str]]], list[str]] | None = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -86,6 +98,14 @@ class Request:
         self.split = split
         #: refuse bodies longer than this (-1: no limit)
         self.max_size = max_size
+        #: the [start, end) of a ranged GET (Python slice bounds; a negative start with no end is a suffix).
+        #: The Range header is the caller's; the engine checks a 206's Content-Range against this, and
+        #: cuts it out of a 200 (a server that ignores Range sends the whole object).
+        self.byte_range = byte_range
+        #: given extra headers (a split part's Range and If-Match), every header line freshly signed.
+        #: Called for each retry, each part of a split GET and a re-fetch, never for the first try (whose
+        #: headers were signed when the request was built): a signature expires, credentials rotate.
+        self.resign = resign
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url})"
@@ -154,14 +174,18 @@ class Response:
 class _Split:
     """A large GET being fetched as ranged parts into one buffer."""
 
-    __slots__ = ("transfer", "sink", "header_lines", "remaining", "error")
+    __slots__ = ("transfer", "sink", "header_lines", "size", "etag", "remaining", "error")
 
     def __init__(self, transfer: _Transfer, size: int, header_lines: list[bytes]) -> None:
         self.transfer = transfer
         self.sink = BodySink()
         self.sink.allocate(size)
         self.header_lines = header_lines
+        self.size = size
+        #: the first response's strong ETag: every part is fetched If-Match it and must carry it
+        self.etag = _header_value(header_lines, b"etag")
         self.remaining = 0
+        #: the first failure; once set, parts not yet sent are dropped and the prefault work stops
         self.error: CloudFilesError | None = None
 
 
@@ -170,21 +194,29 @@ PREFAULT_STEP = 32 * 1024 * 1024
 
 
 def _prefault_split(split: _Split) -> None:
-    """Fault in ``split``'s buffer ahead of its parts (on a worker thread), until done or the split fails."""
+    """Fault in ``split``'s buffer ahead of its parts (on a worker thread) until done, or until the split
+    is complete, failed or abandoned."""
     buf = split.sink.buffer
     if buf is None:
         return
     for offset in range(0, len(buf), PREFAULT_STEP):
-        if split.error is not None or not prefault(buf, offset, PREFAULT_STEP):
+        if split.error is not None or not split.remaining or not prefault(buf, offset, PREFAULT_STEP):
             return
 
 
 class _Transfer:
     """Engine-side state of one request across its attempts."""
 
-    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range")
+    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range", "whole")
 
-    def __init__(self, request: Request, split: _Split | None = None, byte_range: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        request: Request,
+        split: _Split | None = None,
+        byte_range: tuple[int, int] | None = None,
+        *,
+        whole: bool = False,
+    ) -> None:
         self.request = request
         self.sink = BodySink()
         self.attempt = 0
@@ -193,7 +225,8 @@ class _Transfer:
         self.split = split  # set on the parts of a split GET
         self.source: BufferSource | None = None
         self.file_pos: int | None = None
-        self.range = byte_range
+        self.range = byte_range  # a split part's [start, end)
+        self.whole = whole  # a split GET fetched again in one piece (its object changed mid-download)
 
 
 def _reusable_kind(t: _Transfer) -> str | None:
@@ -208,7 +241,13 @@ def _reusable_kind(t: _Transfer) -> str | None:
     return None
 
 
+#: pseudo curl code of a ranged answer that is not the asked range (retried, then ContentRangeError)
+_BAD_RANGE = -1
+
+
 def _transport_error(code: int, message: str, url: str) -> TransportError:
+    if code == _BAD_RANGE:
+        return ContentRangeError(message, url=url)
     cls = RequestTimeoutError if code in TIMEOUT_CURL_CODES else NetworkError
     return cls(f"curl error {code}: {message}", url=url, curl_code=code)
 
@@ -367,11 +406,12 @@ class Engine:
         self,
         *,
         green: bool = False,
-        split_threshold: int = DEFAULT_SPLIT_THRESHOLD,
-        part_size: int = DEFAULT_PART_SIZE,
+        split_threshold: int | None = None,
+        part_size: int | None = None,
     ) -> None:
-        self.split_threshold = split_threshold
-        self.part_size = part_size
+        # Defaults read at construction, so a test can lower them for the engines it makes.
+        self.split_threshold = DEFAULT_SPLIT_THRESHOLD if split_threshold is None else split_threshold
+        self.part_size = DEFAULT_PART_SIZE if part_size is None else part_size
         self.green = green
         self._poller: _EpollPoller | _SelectorPoller = (
             _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
@@ -417,17 +457,21 @@ class Engine:
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
+        extra: list[tuple[str, str]] = []
         if t.range is not None:
-            headers = headers + [f"Range: bytes={t.range[0]}-{t.range[1] - 1}"]
-            etag = _header_value(t.split.header_lines, b"etag") if t.split is not None else None
-            if etag:
-                headers.append(f"If-Match: {etag}")
+            extra.append(("Range", f"bytes={t.range[0]}-{t.range[1] - 1}"))
+            if t.split is not None and t.split.etag:
+                extra.append(("If-Match", t.split.etag))
+        if req.resign is not None and (t.attempt or t.range is not None or t.whole):
+            headers = req.resign(extra)
+        elif extra:
+            headers = headers + [f"{name}: {value}" for name, value in extra]
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
             c.setopt(pycurl.WRITEFUNCTION, sink.write)
             if method == "GET":
-                if req.split and t.split is None:
+                if req.split and t.split is None and not t.whole:
                     sink.split_threshold = self.split_threshold
                 if req.max_size >= 0:
                     sink.max_size = req.max_size
@@ -542,6 +586,7 @@ class Engine:
         self.running = True
         try:
             while True:
+                done: list[Response] = []
                 if delayed:
                     now = time.monotonic()
                     while delayed and delayed[0][0] <= now:
@@ -549,6 +594,9 @@ class Engine:
                 while in_flight < concurrency:
                     if ready:
                         t = ready.popleft()
+                        if t.split is not None and t.split.error is not None:
+                            self._part_done(t.split, ready, done)  # a part of a failed split: not sent
+                            continue
                     elif not exhausted:
                         try:
                             t = _Transfer(next(source))
@@ -560,13 +608,15 @@ class Engine:
                     self._start(t, timeout)
                     in_flight += 1
                 if in_flight == 0:
+                    if done:
+                        yield from done
+                        continue
                     if delayed:
                         time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
                         continue
                     return
                 self._drive(delayed[0][0] - time.monotonic() if delayed else None)
 
-                done: list[Response] = []
                 while True:
                     queued, ok_list, err_list = self._multi.info_read()
                     for c in ok_list:
@@ -580,6 +630,11 @@ class Engine:
                 yield from done
         finally:
             self.running = False
+            # An abandoned batch (the consumer stopped iterating, or an error): its splits stop their
+            # prefault work and nothing of them is kept.
+            for t in itertools.chain(self._active.values(), ready, (entry[2] for entry in delayed)):
+                if t.split is not None and t.split.error is None:
+                    t.split.error = _ABANDONED
             if self._pid == os.getpid():
                 for c in list(self._active):
                     self._release(c)
@@ -601,6 +656,7 @@ class Engine:
         sink = t.sink
         req = t.request
         status = sink.status
+        split = t.split
         if code == 0 and status and not sink.complete() and req.method != "HEAD":
             code, message = pycurl.E_PARTIAL_FILE, "body shorter than its Content-Length"
 
@@ -610,18 +666,29 @@ class Engine:
                 return
             if sink.too_large:
                 error = ResponseTooLargeError(f"body of {sink.content_length} bytes exceeds {req.max_size}")
-                self._complete(t, done, status, b"", error)
+                self._complete(t, ready, done, status, b"", error)
                 return
             if sink.part_mismatch:
-                if status in (200, 206):
-                    # The server ignored the Range or sent more than asked for.
-                    code, message = pycurl.E_RANGE_ERROR, f"ranged GET answered with status {status}"
+                if status == 206:
+                    code, message = _BAD_RANGE, f"more bytes than the {t.range} asked for"
                 else:
-                    code = 0  # an error status: retried or reported by status below
+                    code = 0  # a whole body (200) or an error status: judged by status below
+        if code == 0 and split is not None and status in (200, 412, 416):
+            # 412: If-Match failed; 200: a whole body instead of the part; 416: the object got shorter.
+            # The object is not the one the other parts came from: it is fetched again, whole.
+            self._complete(t, ready, done, status, b"", _OBJECT_CHANGED)
+            return
+        if code == 0 and status == 206 and (split is not None or req.byte_range is not None):
+            problem = _range_problem(t, sink)
+            if problem is _OBJECT_CHANGED:
+                self._complete(t, ready, done, status, b"", _OBJECT_CHANGED)
+                return
+            if problem is not None:
+                code, message = _BAD_RANGE, str(problem)
 
         retry_after: float | None = None
         if code:
-            retryable = retry.retryable_curl(code)
+            retryable = code == _BAD_RANGE or retry.retryable_curl(code)
         else:
             retryable = retry.retryable_status(status)
             if retryable and status in (429, 503):
@@ -633,12 +700,23 @@ class Engine:
                 heapq.heappush(delayed, (time.monotonic() + wait, next(seq), t))
                 return
         if code:
-            self._complete(t, done, status, b"", _transport_error(code, message, req.url))
-        else:
-            self._complete(t, done, status, sink.body(), None)
+            self._complete(t, ready, done, status, b"", _transport_error(code, message, req.url))
+            return
+        body = sink.body()
+        if status == 200 and req.byte_range is not None:
+            # The server ignored the Range and sent the whole object (complete: checked above): the
+            # asked range is cut out of it, as a 206 would have carried it.
+            body = body[slice(*req.byte_range)]
+        self._complete(t, ready, done, status, body, None)
 
     def _complete(
-        self, t: _Transfer, done: list[Response], status: int, body: bytes, error: CloudFilesError | None
+        self,
+        t: _Transfer,
+        ready: deque[_Transfer],
+        done: list[Response],
+        status: int,
+        body: bytes,
+        error: CloudFilesError | None,
     ) -> None:
         split = t.split
         if split is None:
@@ -653,11 +731,19 @@ class Engine:
                 split.error = error
             elif status != 206:
                 split.error = _PartStatus(status)
+        self._part_done(split, ready, done)
+
+    def _part_done(self, split: _Split, ready: deque[_Transfer], done: list[Response]) -> None:
         split.remaining -= 1
         if split.remaining:
             return
         parent = split.transfer
         err = split.error
+        if err is _OBJECT_CHANGED:
+            # Overwritten while its parts were in flight: the new version is fetched in one response
+            # (which cannot mix versions), once.
+            ready.append(_Transfer(parent.request, whole=True))
+            return
         if err is None:
             status, body, error = 200, split.sink.body(), None
         elif isinstance(err, _PartStatus):
@@ -671,10 +757,6 @@ class Engine:
     def _split(self, t: _Transfer, ready: deque[_Transfer]) -> None:
         size = int(t.sink.content_length)
         split = _Split(t, size, list(t.sink.header_lines))
-        if not self.green and codecpool.num_workers() > 1:
-            # First touch of fresh memory (page faults) costs about as much CPU as receiving into it:
-            # a worker faults the buffer in ahead of the parts, on another core.
-            codecpool.get_pool().submit(_prefault_split, split)
         part = self.part_size
         for offset in range(0, size, part):
             length = min(part, size - offset)
@@ -682,6 +764,10 @@ class Engine:
             pt.sink.attach(split.sink, offset, length)
             split.remaining += 1
             ready.append(pt)
+        if not self.green and codecpool.num_workers() > 1:
+            # First touch of fresh memory (page faults) costs about as much CPU as receiving into it:
+            # a worker faults the buffer in ahead of the parts, on another core.
+            codecpool.get_pool().submit(_prefault_split, split)
 
     def close(self) -> None:
         if self._pid != os.getpid():
@@ -695,6 +781,71 @@ class Engine:
         self._configured.clear()
         self._multi.close()
         self._poller.close()
+
+
+#: the failure of a split whose object changed mid-download (412, a whole-body answer, another ETag or
+#: size): never reported, the object is fetched again whole
+_OBJECT_CHANGED = CloudFilesError("the object changed during a split download")
+#: the failure of a split whose batch was abandoned
+_ABANDONED = CloudFilesError("the batch was abandoned")
+
+
+def _content_range(lines: list[bytes]) -> tuple[int, int, int | None] | None:
+    """``(first, last, total)`` of a ``Content-Range: bytes first-last/total`` header (total None for
+    ``*``); None when the header is absent or not of that form."""
+    value = _header_value(lines, b"content-range")
+    if value is None:
+        return None
+    unit, _, spec = value.partition(" ")
+    span, _, total = spec.strip().partition("/")
+    first, _, last = span.partition("-")
+    if unit.lower() != "bytes":
+        return None
+    try:
+        return int(first), int(last), None if total.strip() == "*" else int(total)
+    except ValueError:
+        return None
+
+
+def _range_problem(t: _Transfer, sink: BodySink) -> str | CloudFilesError | None:
+    """Why a 206 is not the range ``t`` asked for: a message, :data:`_OBJECT_CHANGED` (a split part
+    from another version of the object) or None when it is the asked range."""
+    got = _content_range(sink.header_lines)
+    split = t.split
+    start: int
+    end: int | None
+    if split is not None and t.range is not None:
+        start, end = t.range
+        if got is not None and got[2] is not None and got[2] != split.size:
+            return _OBJECT_CHANGED  # another size: another object
+        if split.etag and _header_value(sink.header_lines, b"etag") not in (None, split.etag):
+            return _OBJECT_CHANGED  # a server that ignored If-Match
+    else:
+        assert t.request.byte_range is not None
+        range_start, range_end = t.request.byte_range
+        start, end = range_start or 0, range_end
+    nbytes = sink.received
+    if got is None:
+        return "a 206 answer without a valid Content-Range"
+    first, last, total = got
+    if total is not None and nbytes == 0 and start >= total:
+        return None  # the range starts at or past the end: nothing (some servers send 206, not 416)
+    if last < first or last - first + 1 != nbytes or (total is not None and last >= total):
+        return f"Content-Range bytes {first}-{last}/{total} does not describe the {nbytes} bytes received"
+    if start < 0:  # a suffix: the last -start bytes
+        ok = last - first + 1 <= -start if total is None else (first == max(0, total + start) and last == total - 1)
+    elif first != start:
+        ok = False
+    elif end is None:
+        ok = total is None or last == total - 1
+    else:
+        ok = last == end - 1 or (total is not None and last == total - 1 and total < end)
+    if ok:
+        return None
+    asked = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
+    if start < 0:
+        asked = f"bytes={start}"
+    return f"asked for {asked}, answered Content-Range bytes {first}-{last}/{'*' if total is None else total}"
 
 
 class _PartStatus(CloudFilesError):

@@ -80,7 +80,9 @@ cdef class BodySink:
     """Collects one response: header lines and a body written into a single preallocated buffer.
 
     ``split_threshold`` >= 0 asks the sink to refuse (abort) a 200 response whose Content-Length exceeds
-    it when the server advertises byte ranges; the engine then fetches it as parallel ranged parts.
+    it when the server advertises byte ranges and a strong ETag (the parts are fetched ``If-Match`` it,
+    so an object replaced mid-download is noticed); the engine then fetches it as parallel ranged parts.
+    ``max_size`` is checked first: an object too large is refused, never split.
     """
 
     cdef object _buf          # the bytes object being filled, or None
@@ -92,6 +94,7 @@ cdef class BodySink:
     cdef public long long content_length
     cdef public int status
     cdef public bint accept_ranges
+    cdef public bint strong_etag
     cdef public long long split_threshold
     cdef public bint split_requested
     cdef public long long max_size
@@ -112,6 +115,7 @@ cdef class BodySink:
         self.content_length = -1
         self.status = 0
         self.accept_ranges = False
+        self.strong_etag = False
         self.split_threshold = -1
         self.split_requested = False
         self.max_size = -1
@@ -133,6 +137,7 @@ cdef class BodySink:
         self.content_length = -1
         self.status = 0
         self.accept_ranges = False
+        self.strong_etag = False
         self.split_requested = False
         self.too_large = False
         self.part_mismatch = False
@@ -168,6 +173,7 @@ cdef class BodySink:
             self.header_lines = []
             self.content_length = -1
             self.accept_ranges = False
+            self.strong_etag = False
             self.status = <int>_parse_int(line, line.find(b" ") + 1) if line.find(b" ") > 0 else 0
             return None
         self.header_lines.append(line)
@@ -175,6 +181,10 @@ cdef class BodySink:
             self.content_length = _parse_int(line, 15)
         elif _starts_with_ci(line, b"accept-ranges:", 14):
             self.accept_ranges = b"bytes" in line.lower()
+        elif _starts_with_ci(line, b"etag:", 5):
+            # A weak validator (W/"...") never matches If-Match; an empty one validates nothing.
+            value = line[5:].strip()
+            self.strong_etag = len(value) > 0 and not value.startswith(b"W/")
         return None
 
     def write(self, bytes data):
@@ -185,14 +195,14 @@ cdef class BodySink:
         if self._parent is not None:
             return self._write_part(data)
         if self._buf is None:
-            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges
+            if self.content_length >= 0 and self.max_size >= 0 and self.content_length > self.max_size:
+                self.too_large = True
+                return 0
+            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges and self.strong_etag
                     and self.content_length > self.split_threshold):
                 self.split_requested = True
                 return 0
             if self.content_length >= 0:
-                if self.max_size >= 0 and self.content_length > self.max_size:
-                    self.too_large = True
-                    return 0
                 self._cap = <Py_ssize_t>self.content_length
                 self._fixed = True
             else:

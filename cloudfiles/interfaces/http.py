@@ -99,7 +99,8 @@ class HttpInterface(RemoteInterface):
                     headers = [*self.auth_headers, ACCEPT_ENCODING]
                     yield engine.Request("GET", self.url(item.path), headers, context=item, split=True)
                 else:
-                    yield engine.Request("GET", self.url(item.path), [*self.auth_headers, rng], context=item)
+                    yield engine.Request("GET", self.url(item.path), [*self.auth_headers, rng], context=item,
+                                         byte_range=(item.start, item.end))
 
         for resp in self.run(requests()):
             yield from _drain(immediate)

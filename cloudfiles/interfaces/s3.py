@@ -504,6 +504,7 @@ class S3Interface(RemoteInterface):
         split: bool = False,
         body_size: int | None = None,
         unsigned_headers: list[str] | None = None,
+        byte_range: tuple[int | None, int | None] | None = None,
     ) -> engine.Request:
         """A signed engine Request for ``path`` (URL path, already encoded) and ``query`` (encoded)."""
         pairs = headers + self._payer if headers else self._payer
@@ -514,7 +515,8 @@ class S3Interface(RemoteInterface):
         if signer is not None:
             lines += signer.sign(method, self.endpoint.host, path, query, pairs, payload_hash)
         url = self.endpoint.origin + path + ("?" + query if query else "")
-        return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split)
+        return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
+                              byte_range=byte_range)
 
     def exchange(self, ops: Iterable[_Op]) -> Iterator[engine.Response]:
         """Run ops through the engine (completion order). Requests refused because they were signed
@@ -564,6 +566,7 @@ class S3Interface(RemoteInterface):
             headers.append(_CHECKSUM_MODE)
         return self.build(
             "GET", self._key_path(self.full_key(item.path)), "", headers, context=op, split=not rng,
+            byte_range=(item.start, item.end) if rng else None,
         )
 
     def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
