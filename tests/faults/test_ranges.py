@@ -7,6 +7,7 @@ must ignore a Range (the proxy cannot drop a signed header without breaking the 
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import threading
@@ -17,13 +18,15 @@ from typing import Any
 
 import pytest
 from faultenv import FAST_RETRY, Servers
-from faultproxy import Fault, Message, on
+from faultproxy import Fault, FaultProxy, Message, on
 
 from cloudfiles import CloudFiles, engine
 from cloudfiles.engine import ContentRangeError, Request, ResponseTooLargeError
 from cloudfiles.exceptions import TransportError
+from cloudfiles.interfaces.base import GetItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seaweed import ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY  # noqa: E402
 from servers import ScriptedServer, respond  # noqa: E402
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
@@ -222,3 +225,113 @@ def test_abandoned_split_stops_its_prefault_work(servers: Servers, monkeypatch: 
     finally:
         releaser.join()
         eng.close()
+
+
+# -- S3: a signature per request, with the credentials of the moment ----------------------------------------
+class _Rotating:
+    """botocore RefreshableCredentials whose refresh hands out the first identity, then (once
+    ``rotate()`` was called) the second. Their expiry is always near, so botocore refreshes on every
+    get_frozen_credentials() and cloudfiles never reuses them (as for real credentials about to expire)."""
+
+    def __init__(self, seaweed: Any) -> None:
+        from botocore.credentials import RefreshableCredentials
+
+        self.first = (seaweed.access_key, seaweed.secret_key)
+        self.rotated = threading.Event()
+        self.creds = RefreshableCredentials.create_from_metadata(self._metadata(), self._metadata, "test")
+
+    def rotate(self) -> None:
+        self.rotated.set()
+
+    def _metadata(self) -> dict[str, str]:
+        key, secret = (ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY) if self.rotated.is_set() else self.first
+        # Under a second to live: cloudfiles must ask again for every signature (never past expiry).
+        expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=0.9)
+        return {"access_key": key, "secret_key": secret, "token": "", "expiry_time": expiry.isoformat()}
+
+
+def _signed_with(req: Message, key: str) -> bool:
+    return f"Credential={key}/" in (req.header("authorization") or "")
+
+
+_EXPIRED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code>'
+            b"<Message>The provided token has expired.</Message></Error>")
+
+
+@pytest.fixture
+def rotating(servers: Servers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> _Rotating:
+    from cloudfiles.interfaces import s3
+
+    chain = _Rotating(servers.seaweed)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: chain.creds)
+    return chain
+
+
+def _revoke_after(proxy: FaultProxy, key: str, when: Callable[[], bool]) -> None:
+    """The server refuses requests signed with ``key`` once ``when()`` holds (an expired STS key)."""
+    proxy.always(Fault.http(403, body=_EXPIRED), match=lambda req: when() and _signed_with(req, key))
+
+
+def _fail_once_and_rotate(proxy: FaultProxy, rotating: _Rotating, match: Callable[[Message], bool]) -> None:
+    """The first matching request gets a 503 and rotates the credentials; the old key is refused from then."""
+
+    def first_rotates(req: Message) -> bool:
+        if match(req) and not rotating.rotated.is_set():
+            rotating.rotate()
+            return True
+        return False
+
+    proxy.script(Fault.http(503), match=first_rotates)
+    _revoke_after(proxy, rotating.first[0], rotating.rotated.is_set)
+
+
+def test_long_batch_survives_credential_rotation(servers: Servers, rotating: _Rotating) -> None:
+    cf = servers.cf("s3", secrets={"AWS_DEFAULT_REGION": "us-east-1"})
+    keys = [f"k{i}" for i in range(60)]
+    servers.seed("s3", cf, {k: k.encode() for k in keys})
+    proxy = servers.proxies["s3"]
+    t0 = time.monotonic()
+    threading.Timer(0.6, rotating.rotate).start()  # new credentials handed out from 0.6 s
+    _revoke_after(proxy, rotating.first[0], lambda: time.monotonic() - t0 > 1.5)  # the old ones expire
+
+    def items() -> Iterator[GetItem]:  # a batch that lasts ~3 s, its requests signed as they go out
+        for k in keys:
+            time.sleep(0.05)
+            yield GetItem(k)
+
+    results = list(cf.interface.get_files(items()))
+    assert all(r.error is None for r in results), [r.error for r in results if r.error][:1]
+    assert sorted(bytes(r.content or b"") for r in results) == sorted(k.encode() for k in keys)
+    late = proxy.seen(lambda req: req.method == "GET")[-5:]
+    assert all(_signed_with(req, ROTATED_ACCESS_KEY) for req in late)
+
+
+def test_retry_is_signed_again_with_current_credentials(servers: Servers, rotating: _Rotating) -> None:
+    cf = servers.cf("s3", secrets={"AWS_DEFAULT_REGION": "us-east-1"})
+    servers.seed("s3", cf, {"obj": DATA})
+    proxy = servers.proxies["s3"]
+
+    _fail_once_and_rotate(proxy, rotating, lambda req: req.method == "GET" and "obj" in req.target)
+    assert cf.get("obj") == DATA
+    tries = proxy.seen(lambda req: req.method == "GET" and "obj" in req.target)
+    assert len(tries) == 2
+    assert _signed_with(tries[0], rotating.first[0]) and _signed_with(tries[1], ROTATED_ACCESS_KEY)
+
+
+def test_split_parts_are_each_signed_and_signed_again_on_retry(
+        servers: Servers, small_splits: None, rotating: _Rotating) -> None:
+    cf = servers.cf("s3", secrets={"AWS_DEFAULT_REGION": "us-east-1"}, num_threads=1)
+    servers.seed("s3", cf, {"big": BIG})
+    proxy = servers.proxies["s3"]
+
+    _fail_once_and_rotate(proxy, rotating, _ranged("big"))
+    assert cf.get("big") == BIG
+    parts = proxy.seen(_ranged("big"))
+    assert len(parts) == -(-len(BIG) // (256 * 1024)) + 1  # every part, one of them twice
+    # Each part carries its own signature over its Range (and If-Match), made when it was sent.
+    assert len({req.header("authorization") for req in parts}) == len(parts)
+    assert all("range" in (req.header("authorization") or "") for req in parts)
+    assert all(_signed_with(req, ROTATED_ACCESS_KEY) for req in parts[1:])
