@@ -85,6 +85,33 @@ def test_exited_threads_free_their_engines_without_a_gc_pass(nginx: Any, objects
     assert after - before <= 2, f"{after - before} descriptors left open by 20 exited threads"
 
 
+def test_exited_greenlets_free_their_engines_without_a_gc_pass(nginx: Any, objects: dict[str, bytes]) -> None:
+    pytest.importorskip("gevent")
+    import subprocess
+    import textwrap
+
+    key = next(iter(objects))
+    code = textwrap.dedent(f"""
+        from gevent import monkey; monkey.patch_all()
+        import gc, os
+        import gevent
+        from cloudfiles import engine
+        def work():
+            assert engine.request_one(engine.Request("GET", "{nginx.url}/{key}")).status == 200
+        work()
+        gc.collect()
+        gc.disable()
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(20):
+            gevent.spawn(work).join()
+        gevent.sleep(0.05)
+        print("LEFT", len(os.listdir("/proc/self/fd")) - before)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split("LEFT")[1]) <= 2  # 20 greenlets left 60 descriptors behind a cycle
+
+
 def test_idle_engines_per_thread_are_bounded(nginx: Any, objects: dict[str, bytes]) -> None:
     url = f"{nginx.url}/{next(iter(objects))}"
 
