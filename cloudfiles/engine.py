@@ -457,15 +457,16 @@ class Engine:
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
-        extra: list[tuple[str, str]] = []
-        if t.range is not None:
-            extra.append(("Range", f"bytes={t.range[0]}-{t.range[1] - 1}"))
+        if t.range is not None:  # a part of a split GET
+            extra = [("Range", f"bytes={t.range[0]}-{t.range[1] - 1}")]
             if t.split is not None and t.split.etag:
                 extra.append(("If-Match", t.split.etag))
-        if req.resign is not None and (t.attempt or t.range is not None or t.whole):
-            headers = req.resign(extra)
-        elif extra:
-            headers = headers + [f"{name}: {value}" for name, value in extra]
+            if req.resign is not None:
+                headers = req.resign(extra)
+            else:
+                headers = headers + [f"{name}: {value}" for name, value in extra]
+        elif req.resign is not None and (t.attempt or t.whole):
+            headers = req.resign([])
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
@@ -670,7 +671,7 @@ class Engine:
                 return
             if sink.part_mismatch:
                 if status == 206:
-                    code, message = _BAD_RANGE, f"more bytes than the {t.range} asked for"
+                    code, message = _BAD_RANGE, "a 206 answer longer than the part's range"
                 else:
                     code = 0  # a whole body (200) or an error status: judged by status below
         if code == 0 and split is not None and status in (200, 412, 416):
