@@ -69,6 +69,7 @@ class Request:
 
     __slots__ = (
         "method", "url", "headers", "body", "body_size", "context", "split", "max_size", "byte_range", "resign",
+        "signing",
     )
 
     def __init__(
@@ -83,7 +84,8 @@ class Request:
         split: bool = False,
         max_size: int = -1,
         byte_range: tuple[int | None, int | None] | None = None,
-        resign: Callable[[list[tuple[str, str]]], list[str]] | None = None,
+        resign: Callable[[Request, list[tuple[str, str]]], list[str]] | None = None,
+        signing: Any = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -102,10 +104,12 @@ class Request:
         #: The Range header is the caller's; the engine checks a 206's Content-Range against this, and
         #: cuts it out of a 200 (a server that ignores Range sends the whole object).
         self.byte_range = byte_range
-        #: given extra headers (a split part's Range and If-Match), every header line freshly signed.
-        #: Called for each retry, each part of a split GET and a re-fetch, never for the first try (whose
-        #: headers were signed when the request was built): a signature expires, credentials rotate.
+        #: ``resign(request, extra)``: every header line of ``request`` freshly signed, with ``extra`` (a
+        #: split part's Range and If-Match) added. Called for each retry, each part of a split GET and a
+        #: re-fetch, never for the first try (whose headers were signed when the request was built): a
+        #: signature expires, credentials rotate. ``signing`` is the signer's own state, kept here for it.
         self.resign = resign
+        self.signing = signing
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url})"
@@ -462,11 +466,11 @@ class Engine:
             if t.split is not None and t.split.etag:
                 extra.append(("If-Match", t.split.etag))
             if req.resign is not None:
-                headers = req.resign(extra)
+                headers = req.resign(req, extra)
             else:
                 headers = headers + [f"{name}: {value}" for name, value in extra]
         elif req.resign is not None and (t.attempt or t.whole):
-            headers = req.resign([])
+            headers = req.resign(req, [])
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:

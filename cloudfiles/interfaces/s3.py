@@ -550,12 +550,16 @@ class S3Interface(RemoteInterface):
             return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
                                   byte_range=byte_range)
 
-        def resign(extra: list[tuple[str, str]]) -> list[str]:
-            return self._signed_lines(method, host, path, query, pairs + extra, payload_hash, unsigned_headers)
-
         lines = self._signed_lines(method, host, path, query, pairs, payload_hash, unsigned_headers)
+        # What a later signature needs rides on the request (a tuple: cheaper than a closure per request).
         return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
-                              byte_range=byte_range, resign=resign)
+                              byte_range=byte_range, resign=self._resign_request,
+                              signing=(host, path, query, pairs, payload_hash, unsigned_headers))
+
+    def _resign_request(self, request: engine.Request, extra: list[tuple[str, str]]) -> list[str]:
+        """The engine's ``Request.resign``: the request's header lines signed now, ``extra`` included."""
+        host, path, query, pairs, payload_hash, unsigned_headers = request.signing
+        return self._signed_lines(request.method, host, path, query, pairs + extra, payload_hash, unsigned_headers)
 
     def _signed_lines(
         self,
