@@ -543,14 +543,10 @@ class S3Interface(RemoteInterface):
         pairs = headers + self._payer if headers else self._payer
         host = self.endpoint.host
         url = self.endpoint.origin + path + ("?" + query if query else "")
-        if self._anonymous:
-            lines = [f"{name}: {value}" for name, value in pairs]
-            if unsigned_headers:
-                lines += unsigned_headers
+        lines = self._signed_lines(method, host, path, query, pairs, payload_hash, unsigned_headers)
+        if self._anonymous:  # unsigned: nothing to sign again
             return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
                                   byte_range=byte_range)
-
-        lines = self._signed_lines(method, host, path, query, pairs, payload_hash, unsigned_headers)
         # What a later signature needs rides on the request (a tuple: cheaper than a closure per request).
         return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
                               byte_range=byte_range, resign=self._resign_request,
