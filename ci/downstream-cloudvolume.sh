@@ -42,7 +42,7 @@ CF_REF_VERSION=6.4.3
 # Test tools, plus the optional codecs and integrations the tests import (cloud-volume's own
 # "test" extra and its codec extras), installed identically in both venvs.
 TEST_EXTRAS=(
-  pytest pytest-timeout requests_mock scipy zarr "dask[array]"
+  pytest pytest-timeout requests_mock scipy zarr "dask[array]" Pillow
   blosc zstandard imagecodecs simplejpeg "pyspng-seunglab>=1.0.0"
   "compresso>=3.3.3" "crackle-codec>=0.8.0,<2.0.0" fpzip zfpc
   # numcodecs (imported by zarr, a pytest plugin) parses zfpy's version as dotted ints: 1.0.1.post0 breaks it
@@ -137,21 +137,27 @@ EOF
   echo "$OURS_SPEC" >"$OURS/.cv-deps-ready"
 fi
 
-# Our package: rebuilt only when the checkout's files change.
+# Our package: the wheel is rebuilt only when the files it is built from change (kept per fingerprint):
+# the checkout's tracked and untracked, non-ignored files, less its tests, benchmarks and CI scripts.
 if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
-  list_repo() { git -C "$REPO" ls-files -z -co --exclude-standard; }
+  list_repo() { git -C "$REPO" ls-files -z -co --exclude-standard -- . ':!tests' ':!bench' ':!ci' ':!.ci'; }
 else
-  list_repo() { (cd "$REPO" && find . -path ./.venv -prune -o -path ./.git -prune -o -path ./build -prune \
-    -o -name '*.so' -prune -o -name __pycache__ -prune -o -type f -print0); }
+  list_repo() { (cd "$REPO" && find . \( -path ./.venv -o -path ./.git -o -path ./build -o -path ./tests \
+    -o -path ./bench -o -path ./ci -o -name '*.so' -o -name __pycache__ -o -name '*.egg-info' \) -prune \
+    -o -type f -print0); }
 fi
 FP=$(cd "$REPO" && list_repo | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)
-if [ "$(cat "$OURS/.cv-ours-fingerprint" 2>/dev/null)" != "$FP" ]; then
-  log "building our cloudfiles from $REPO"
+WHEEL_DIR="$WORK/wheels/$FP"
+if ! ls "$WHEEL_DIR"/cloudfiles-*.whl >/dev/null 2>&1; then
+  log "building our cloudfiles wheel from $REPO"
   rm -rf "$WORK/ours-src" "$WORK/wheels"
-  mkdir -p "$WORK/ours-src" "$WORK/wheels"
+  mkdir -p "$WORK/ours-src" "$WHEEL_DIR"
   (cd "$REPO" && list_repo | tar --null -T - -cf -) | tar -xf - -C "$WORK/ours-src"
-  "$OURS/bin/pip" wheel -qq --no-deps -w "$WORK/wheels" "$WORK/ours-src"
-  WHEEL=$(ls "$WORK/wheels"/cloudfiles-*.whl)
+  "$OURS/bin/pip" wheel -qq --no-deps -w "$WHEEL_DIR" "$WORK/ours-src"
+fi
+if [ "$(cat "$OURS/.cv-ours-fingerprint" 2>/dev/null)" != "$FP" ]; then
+  WHEEL=$(ls "$WHEEL_DIR"/cloudfiles-*.whl)
+  log "installing $(basename "$WHEEL") into the ours venv"
   "$OURS/bin/pip" install -qq --force-reinstall --no-deps "$WHEEL"
   "$OURS/bin/pip" install -qq --prefer-binary -c "$WORK/ref-constraints.txt" "$WHEEL"
   echo "$FP" >"$OURS/.cv-ours-fingerprint"
@@ -176,6 +182,11 @@ sys.exit(0 if ok else 1)
 EOF
   ) || die "$1 does not import $2 $3"
 }
+if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+  log "ours = $REPO at $(git -C "$REPO" describe --always --dirty -- 2>/dev/null || git -C "$REPO" rev-parse --short HEAD) (wheel $FP)"
+else
+  log "ours = $REPO (wheel $FP)"
+fi
 log "imports"
 check_import "$REF" cloud-files "$CF_REF_VERSION"
 check_import "$OURS" cloudfiles "$OUR_VERSION"
@@ -305,7 +316,10 @@ def load(d):
             el = tc.find(tag)
             if el is not None:
                 status = {"failure": "failed"}.get(tag, tag)
-                msg = (el.get("message") or (el.text or "")).strip()
+                msg = (el.get("message") or "").strip()
+                if not msg or msg == "collection failure":  # take the exception line from the traceback
+                    elines = [l[1:].strip() for l in (el.text or "").splitlines() if l.startswith("E ")]
+                    msg = elines[-1] if elines else msg
                 break
         if not cls:  # a module that failed to import/collect
             collect[name] = msg
@@ -327,7 +341,7 @@ for lab, d, t, col in (("ref", ref_d, ref, ref_col), (label, ours_d, ours, ours_
     secs = open(os.path.join(d, "seconds")).read().strip()
     print(f"{lab:>10}: {counts(t, col)}  ({secs} s)")
     for mod, msg in sorted(col.items()):
-        print(f"{'':>12}collection error {mod}: {msg.splitlines()[-1] if msg else ''}"[:220])
+        print(f"{'':>12}collection error {mod}: {msg}"[:220])
 
 def short(msg):
     lines = [l for l in msg.splitlines() if l.strip()]
@@ -344,7 +358,7 @@ for tid, (s, _) in sorted(ref.items()):
     else:
         mod = tid.split("::")[0]
         why = next((m for k, m in ours_col.items() if k.replace("/", ".").replace(".py", "").endswith(mod.split(".")[-1])), "")
-        regress.append((tid, "not run", short(why.splitlines()[-1] if why else "absent from results")))
+        regress.append((tid, "not run", short(why or "absent from results")))
 print(f"\npass with ref but not with {label}: {len(regress)}")
 for tid, s, m in regress:
     print(f"  {tid}  [{s}] {m}")

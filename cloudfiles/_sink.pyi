@@ -10,6 +10,7 @@ class BodySink:
     content_length: int
     status: int
     accept_ranges: bool
+    strong_etag: bool
     split_threshold: int
     split_requested: bool
     max_size: int
@@ -47,3 +48,6 @@ class BufferSource:
 
 def prefault(buf: bytes, offset: int = 0, length: int = -1) -> bool:
     """Fault in the pages of ``buf[offset:offset + length]`` without changing its bytes, GIL released."""
+
+def keep_forever(obj: object) -> None:
+    """Take a reference to ``obj`` that is never released, so it is never freed (not even at shutdown)."""

@@ -26,14 +26,13 @@ import multiprocessing
 import os
 import posixpath
 import sys
-import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Union, cast
 
 import orjson
 
-from . import codecpool, compression, paths
+from . import codecpool, compression, forksafe, paths
 from .copying import BlockCopier
 from .exceptions import (
     CRC32CIntegrityError,
@@ -336,7 +335,7 @@ class CloudFiles:
         if self._path.protocol == "mem":
             self.num_threads = 0
         self._iface: StorageInterface | None = None
-        self._iface_lock = threading.Lock()
+        self._iface_lock = forksafe.new_lock()
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _options(self) -> InterfaceOptions:
@@ -387,7 +386,7 @@ class CloudFiles:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._iface = None
-        self._iface_lock = threading.Lock()
+        self._iface_lock = forksafe.new_lock()
 
     def __repr__(self) -> str:
         return f"CloudFiles({self.cloudpath!r})"

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import collections
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Generic, TypeVar
+
+from . import forksafe
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,7 +31,7 @@ R = TypeVar("R")
 INLINE_LIMIT = 64 * 1024
 
 _pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_pool_lock = forksafe.new_lock()
 
 
 #: Name prefix of the pool's threads (work running on one must not wait for more work on the pool).
@@ -64,10 +65,9 @@ def shutdown() -> None:
 
 
 def _forget_after_fork() -> None:
-    # A forked child has the pool object but none of its threads: start afresh.
-    global _pool, _pool_lock
+    # A forked child has the pool object but none of its threads: start afresh (forksafe resets the lock).
+    global _pool
     _pool = None
-    _pool_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -18,11 +18,11 @@ secrets on the same bucket name gets its own connection, never the first caller'
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import orjson
 
+from . import forksafe
 from .exceptions import UnsupportedProtocolError
 from .interfaces.mem import _DATA as MEMORY_DATA
 from .interfaces.mem import clear_memory
@@ -73,7 +73,7 @@ class ConnectionPool:
         self._idle: dict[Any, list[Any]] = {}
         self._made_with: dict[int, Any] = {}
         self.outstanding = 0
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()  # pools are process-wide: a forked child must not inherit a held lock
 
     def total_connections(self) -> int:
         """Idle plus handed-out connections."""

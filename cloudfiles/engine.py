@@ -9,8 +9,11 @@ Design (see README, "Concurrency"):
   (``cloudfiles._sink``) that pycurl calls without a Python frame; sockets are watched with epoll (or a
   ``selectors`` selector under gevent) through ``socket_action``, so file descriptors above 1024 work.
 * A whole-object GET writes into one ``bytes`` buffer sized from Content-Length. Objects above
-  ``split_threshold`` whose server accepts ranges are re-fetched as parallel ranged GETs (``If-Match`` the
-  first response's ETag) into one buffer allocated once.
+  ``split_threshold`` whose server accepts ranges and names a strong ETag are re-fetched as parallel
+  ranged GETs (``If-Match`` that ETag) into one buffer allocated once; an object replaced meanwhile (412,
+  another ETag or size) is fetched again whole, once. ``max_size`` is checked before any split.
+* Every ranged answer is checked: a 206 must carry the Content-Range asked for (else it is retried, then
+  :class:`ContentRangeError`); a 200 (a server that ignores Range) has the asked range cut out of it.
 * Connection errors, timeouts, 408/429/5xx are retried with exponential random backoff (``retry.Retry``);
   a retry is scheduled on a timer inside the loop, so other transfers keep going meanwhile.
 * Per-request work is kept small: a handle that ran a plain GET (or a buffer PUT) keeps its options for
@@ -31,6 +34,7 @@ import selectors
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -38,7 +42,7 @@ from typing import IO, Any
 import pycurl
 
 from . import __version__, codecpool
-from ._sink import BodySink, BufferSource, prefault
+from ._sink import BodySink, BufferSource, keep_forever, prefault
 from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
 from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
 
@@ -56,10 +60,18 @@ class ResponseTooLargeError(CloudFilesError):
     """The body is larger than the caller allowed (``Request.max_size``)."""
 
 
+class ContentRangeError(TransportError):
+    """A ranged GET was answered with other bytes than it asked for: a 206 whose ``Content-Range`` is
+    missing or names another range (retried first). Such a body is never returned as content."""
+
+
 class Request:
     """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
 
-    __slots__ = ("method", "url", "headers", "body", "body_size", "context", "split", "max_size", "options")
+    __slots__ = (
+        "method", "url", "headers", "body", "body_size", "context", "split", "max_size", "options", "byte_range",
+        "resign", "signing",
+    )
 
     def __init__(
         self,
@@ -73,6 +85,9 @@ class Request:
         split: bool = False,
         max_size: int = -1,
         options: tuple[tuple[int, Any], ...] = (),
+        byte_range: tuple[int | None, int | None] | None = None,
+        resign: Callable[[Request, list[tuple[str, str]]], list[str]] | None = None,
+        signing: Any = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -90,6 +105,16 @@ class Request:
         #: extra ``(pycurl option, value)`` pairs (redirects, CA bundle): a scheme's transport settings,
         #: one shared tuple per interface, so a kept handle is reconfigured only when they differ
         self.options = options
+        #: the [start, end) of a ranged GET (Python slice bounds; a negative start with no end is a suffix).
+        #: The Range header is the caller's; the engine checks a 206's Content-Range against this, and
+        #: cuts it out of a 200 (a server that ignores Range sends the whole object).
+        self.byte_range = byte_range
+        #: ``resign(request, extra)``: every header line of ``request`` freshly signed, with ``extra`` (a
+        #: split part's Range and If-Match) added. Called for each retry, each part of a split GET and a
+        #: re-fetch, never for the first try (whose headers were signed when the request was built): a
+        #: signature expires, credentials rotate. ``signing`` is the signer's own state, kept here for it.
+        self.resign = resign
+        self.signing = signing
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url})"
@@ -158,14 +183,18 @@ class Response:
 class _Split:
     """A large GET being fetched as ranged parts into one buffer."""
 
-    __slots__ = ("transfer", "sink", "header_lines", "remaining", "error")
+    __slots__ = ("transfer", "sink", "header_lines", "size", "etag", "remaining", "error")
 
     def __init__(self, transfer: _Transfer, size: int, header_lines: list[bytes]) -> None:
         self.transfer = transfer
         self.sink = BodySink()
         self.sink.allocate(size)
         self.header_lines = header_lines
+        self.size = size
+        #: the first response's strong ETag: every part is fetched If-Match it and must carry it
+        self.etag = _header_value(header_lines, b"etag")
         self.remaining = 0
+        #: the first failure; once set, parts not yet sent are dropped and the prefault work stops
         self.error: CloudFilesError | None = None
 
 
@@ -174,21 +203,29 @@ PREFAULT_STEP = 32 * 1024 * 1024
 
 
 def _prefault_split(split: _Split) -> None:
-    """Fault in ``split``'s buffer ahead of its parts (on a worker thread), until done or the split fails."""
+    """Fault in ``split``'s buffer ahead of its parts (on a worker thread) until done, or until the split
+    is complete, failed or abandoned."""
     buf = split.sink.buffer
     if buf is None:
         return
     for offset in range(0, len(buf), PREFAULT_STEP):
-        if split.error is not None or not prefault(buf, offset, PREFAULT_STEP):
+        if split.error is not None or not split.remaining or not prefault(buf, offset, PREFAULT_STEP):
             return
 
 
 class _Transfer:
     """Engine-side state of one request across its attempts."""
 
-    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range")
+    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range", "whole")
 
-    def __init__(self, request: Request, split: _Split | None = None, byte_range: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        request: Request,
+        split: _Split | None = None,
+        byte_range: tuple[int, int] | None = None,
+        *,
+        whole: bool = False,
+    ) -> None:
         self.request = request
         self.sink = BodySink()
         self.attempt = 0
@@ -197,7 +234,8 @@ class _Transfer:
         self.split = split  # set on the parts of a split GET
         self.source: BufferSource | None = None
         self.file_pos: int | None = None
-        self.range = byte_range
+        self.range = byte_range  # a split part's [start, end)
+        self.whole = whole  # a split GET fetched again in one piece (its object changed mid-download)
 
 
 def _reusable_kind(t: _Transfer) -> str | None:
@@ -212,7 +250,13 @@ def _reusable_kind(t: _Transfer) -> str | None:
     return None
 
 
+#: pseudo curl code of a ranged answer that is not the asked range (retried, then ContentRangeError)
+_BAD_RANGE = -1
+
+
 def _transport_error(code: int, message: str, url: str) -> TransportError:
+    if code == _BAD_RANGE:
+        return ContentRangeError(message, url=url)
     cls = RequestTimeoutError if code in TIMEOUT_CURL_CODES else NetworkError
     return cls(f"curl error {code}: {message}", url=url, curl_code=code)
 
@@ -347,6 +391,23 @@ def gevent_patched() -> bool:
         return False
 
 
+class _Timer:
+    """libcurl's timer (M_TIMERFUNCTION) as a deadline for the loop's wait.
+
+    It lives apart from the Engine on purpose: a bound method of the engine set on the engine's own multi
+    handle made a reference cycle, so an exited thread's engine (its epoll descriptor, libcurl's wakeup
+    pair and kept-alive sockets) stayed open until a garbage-collection pass.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def on_timer(self, ms: int) -> None:
+        self.deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+
+
 class Engine:
     """One CurlMulti loop. Not thread-safe: use :func:`transfer`, which gives each thread its own."""
 
@@ -354,29 +415,29 @@ class Engine:
         self,
         *,
         green: bool = False,
-        split_threshold: int = DEFAULT_SPLIT_THRESHOLD,
-        part_size: int = DEFAULT_PART_SIZE,
+        split_threshold: int | None = None,
+        part_size: int | None = None,
     ) -> None:
-        self.split_threshold = split_threshold
-        self.part_size = part_size
+        # Defaults read at construction, so a test can lower them for the engines it makes.
+        self.split_threshold = DEFAULT_SPLIT_THRESHOLD if split_threshold is None else split_threshold
+        self.part_size = DEFAULT_PART_SIZE if part_size is None else part_size
         self.green = green
         self._poller: _EpollPoller | _SelectorPoller = (
             _SelectorPoller() if green or not hasattr(select, "epoll") else _EpollPoller()
         )
-        self._timer_deadline: float | None = None
+        self._timer = _Timer()
         self._last_sweep = 0.0
         self._multi = pycurl.CurlMulti()
         self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
-        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._timer.on_timer)
         self._free: list[pycurl.Curl] = []
         #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout and options they were set for)
         self._configured: dict[pycurl.Curl, tuple[str, Timeout, tuple[tuple[int, Any], ...]]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
         self.running = False
-
-    # -- libcurl callbacks -------------------------------------------------------------------------
-    def _on_timer(self, ms: int) -> None:
-        self._timer_deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+        #: the process that owns the sockets: a forked child must not clean up what it inherited
+        self._pid = os.getpid()
+        _register(self)
 
     # -- handles -----------------------------------------------------------------------------------
     def _start(self, t: _Transfer, timeout: Timeout) -> None:
@@ -408,17 +469,22 @@ class Engine:
         c.setopt(pycurl.URL, req.url)
         c.setopt(pycurl.HEADERFUNCTION, sink.header)
         headers = req.headers
-        if t.range is not None:
-            headers = headers + [f"Range: bytes={t.range[0]}-{t.range[1] - 1}"]
-            etag = _header_value(t.split.header_lines, b"etag") if t.split is not None else None
-            if etag:
-                headers.append(f"If-Match: {etag}")
+        if t.range is not None:  # a part of a split GET
+            extra = [("Range", f"bytes={t.range[0]}-{t.range[1] - 1}")]
+            if t.split is not None and t.split.etag:
+                extra.append(("If-Match", t.split.etag))
+            if req.resign is not None:
+                headers = req.resign(req, extra)
+            else:
+                headers = headers + [f"{name}: {value}" for name, value in extra]
+        elif req.resign is not None and (t.attempt or t.whole):
+            headers = req.resign(req, [])
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
             c.setopt(pycurl.WRITEFUNCTION, sink.write)
             if method == "GET":
-                if req.split and t.split is None:
+                if req.split and t.split is None and not t.whole:
                     sink.split_threshold = self.split_threshold
                 if req.max_size >= 0:
                     sink.max_size = req.max_size
@@ -487,7 +553,8 @@ class Engine:
     def _drive(self, max_wait: float | None) -> None:
         """Wait for socket activity or libcurl's timer, then let libcurl act on it."""
         now = time.monotonic()
-        deadline = self._timer_deadline
+        timer = self._timer
+        deadline = timer.deadline
         wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
         if max_wait is not None:
             wait = min(wait, max(0.0, max_wait))
@@ -503,9 +570,9 @@ class Engine:
             self._last_sweep = now
             for fd in self._poller.fds():
                 action(fd, 0)
-        deadline = self._timer_deadline
+        deadline = timer.deadline
         if deadline is not None and time.monotonic() >= deadline:
-            self._timer_deadline = None
+            timer.deadline = None
             action(pycurl.SOCKET_TIMEOUT, 0)
         self._poller.flush()
 
@@ -532,6 +599,7 @@ class Engine:
         self.running = True
         try:
             while True:
+                done: list[Response] = []
                 if delayed:
                     now = time.monotonic()
                     while delayed and delayed[0][0] <= now:
@@ -539,6 +607,9 @@ class Engine:
                 while in_flight < concurrency:
                     if ready:
                         t = ready.popleft()
+                        if t.split is not None and t.split.error is not None:
+                            self._part_done(t.split, ready, done)  # a part of a failed split: not sent
+                            continue
                     elif not exhausted:
                         try:
                             t = _Transfer(next(source))
@@ -550,13 +621,15 @@ class Engine:
                     self._start(t, timeout)
                     in_flight += 1
                 if in_flight == 0:
+                    if done:
+                        yield from done
+                        continue
                     if delayed:
                         time.sleep(max(0.0, delayed[0][0] - time.monotonic()))
                         continue
                     return
                 self._drive(delayed[0][0] - time.monotonic() if delayed else None)
 
-                done: list[Response] = []
                 while True:
                     queued, ok_list, err_list = self._multi.info_read()
                     for c in ok_list:
@@ -570,9 +643,15 @@ class Engine:
                 yield from done
         finally:
             self.running = False
-            for c in list(self._active):
-                self._release(c)
-            self._active.clear()
+            # An abandoned batch (the consumer stopped iterating, or an error): its splits stop their
+            # prefault work and nothing of them is kept.
+            for t in itertools.chain(self._active.values(), ready, (entry[2] for entry in delayed)):
+                if t.split is not None and t.split.error is None:
+                    t.split.error = _ABANDONED
+            if self._pid == os.getpid():
+                for c in list(self._active):
+                    self._release(c)
+                self._active.clear()
 
     def _finish(
         self,
@@ -590,6 +669,7 @@ class Engine:
         sink = t.sink
         req = t.request
         status = sink.status
+        split = t.split
         if code == 0 and status and not sink.complete() and req.method != "HEAD":
             code, message = pycurl.E_PARTIAL_FILE, "body shorter than its Content-Length"
 
@@ -599,18 +679,29 @@ class Engine:
                 return
             if sink.too_large:
                 error = ResponseTooLargeError(f"body of {sink.content_length} bytes exceeds {req.max_size}")
-                self._complete(t, done, status, b"", error)
+                self._complete(t, ready, done, status, b"", error)
                 return
             if sink.part_mismatch:
-                if status in (200, 206):
-                    # The server ignored the Range or sent more than asked for.
-                    code, message = pycurl.E_RANGE_ERROR, f"ranged GET answered with status {status}"
+                if status == 206:
+                    code, message = _BAD_RANGE, "a 206 answer longer than the part's range"
                 else:
-                    code = 0  # an error status: retried or reported by status below
+                    code = 0  # a whole body (200) or an error status: judged by status below
+        if code == 0 and split is not None and status in (200, 412, 416):
+            # 412: If-Match failed; 200: a whole body instead of the part; 416: the object got shorter.
+            # The object is not the one the other parts came from: it is fetched again, whole.
+            self._complete(t, ready, done, status, b"", _OBJECT_CHANGED)
+            return
+        if code == 0 and status == 206 and (split is not None or req.byte_range is not None):
+            problem = _range_problem(t, sink)
+            if problem is _OBJECT_CHANGED:
+                self._complete(t, ready, done, status, b"", _OBJECT_CHANGED)
+                return
+            if problem is not None:
+                code, message = _BAD_RANGE, str(problem)
 
         retry_after: float | None = None
         if code:
-            retryable = retry.retryable_curl(code)
+            retryable = code == _BAD_RANGE or retry.retryable_curl(code)
         else:
             retryable = retry.retryable_status(status)
             if retryable and status in (429, 503):
@@ -622,12 +713,23 @@ class Engine:
                 heapq.heappush(delayed, (time.monotonic() + wait, next(seq), t))
                 return
         if code:
-            self._complete(t, done, status, b"", _transport_error(code, message, req.url))
-        else:
-            self._complete(t, done, status, sink.body(), None)
+            self._complete(t, ready, done, status, b"", _transport_error(code, message, req.url))
+            return
+        body = sink.body()
+        if status == 200 and req.byte_range is not None:
+            # The server ignored the Range and sent the whole object (complete: checked above): the
+            # asked range is cut out of it, as a 206 would have carried it.
+            body = body[slice(*req.byte_range)]
+        self._complete(t, ready, done, status, body, None)
 
     def _complete(
-        self, t: _Transfer, done: list[Response], status: int, body: bytes, error: CloudFilesError | None
+        self,
+        t: _Transfer,
+        ready: deque[_Transfer],
+        done: list[Response],
+        status: int,
+        body: bytes,
+        error: CloudFilesError | None,
     ) -> None:
         split = t.split
         if split is None:
@@ -642,11 +744,19 @@ class Engine:
                 split.error = error
             elif status != 206:
                 split.error = _PartStatus(status)
+        self._part_done(split, ready, done)
+
+    def _part_done(self, split: _Split, ready: deque[_Transfer], done: list[Response]) -> None:
         split.remaining -= 1
         if split.remaining:
             return
         parent = split.transfer
         err = split.error
+        if err is _OBJECT_CHANGED:
+            # Overwritten while its parts were in flight: the new version is fetched in one response
+            # (which cannot mix versions), once.
+            ready.append(_Transfer(parent.request, whole=True))
+            return
         if err is None:
             status, body, error = 200, split.sink.body(), None
         elif isinstance(err, _PartStatus):
@@ -660,10 +770,6 @@ class Engine:
     def _split(self, t: _Transfer, ready: deque[_Transfer]) -> None:
         size = int(t.sink.content_length)
         split = _Split(t, size, list(t.sink.header_lines))
-        if not self.green and codecpool.num_workers() > 1:
-            # First touch of fresh memory (page faults) costs about as much CPU as receiving into it:
-            # a worker faults the buffer in ahead of the parts, on another core.
-            codecpool.get_pool().submit(_prefault_split, split)
         part = self.part_size
         for offset in range(0, size, part):
             length = min(part, size - offset)
@@ -671,8 +777,14 @@ class Engine:
             pt.sink.attach(split.sink, offset, length)
             split.remaining += 1
             ready.append(pt)
+        if not self.green and codecpool.num_workers() > 1:
+            # First touch of fresh memory (page faults) costs about as much CPU as receiving into it:
+            # a worker faults the buffer in ahead of the parts, on another core.
+            codecpool.get_pool().submit(_prefault_split, split)
 
     def close(self) -> None:
+        if self._pid != os.getpid():
+            return  # inherited across fork(): the parent's connections are not ours to close
         for c in list(self._active):
             self._release(c)
         self._active.clear()
@@ -682,6 +794,71 @@ class Engine:
         self._configured.clear()
         self._multi.close()
         self._poller.close()
+
+
+#: the failure of a split whose object changed mid-download (412, a whole-body answer, another ETag or
+#: size): never reported, the object is fetched again whole
+_OBJECT_CHANGED = CloudFilesError("the object changed during a split download")
+#: the failure of a split whose batch was abandoned
+_ABANDONED = CloudFilesError("the batch was abandoned")
+
+
+def _content_range(lines: list[bytes]) -> tuple[int, int, int | None] | None:
+    """``(first, last, total)`` of a ``Content-Range: bytes first-last/total`` header (total None for
+    ``*``); None when the header is absent or not of that form."""
+    value = _header_value(lines, b"content-range")
+    if value is None:
+        return None
+    unit, _, spec = value.partition(" ")
+    span, _, total = spec.strip().partition("/")
+    first, _, last = span.partition("-")
+    if unit.lower() != "bytes":
+        return None
+    try:
+        return int(first), int(last), None if total.strip() == "*" else int(total)
+    except ValueError:
+        return None
+
+
+def _range_problem(t: _Transfer, sink: BodySink) -> str | CloudFilesError | None:
+    """Why a 206 is not the range ``t`` asked for: a message, :data:`_OBJECT_CHANGED` (a split part
+    from another version of the object) or None when it is the asked range."""
+    got = _content_range(sink.header_lines)
+    split = t.split
+    start: int
+    end: int | None
+    if split is not None and t.range is not None:
+        start, end = t.range
+        if got is not None and got[2] is not None and got[2] != split.size:
+            return _OBJECT_CHANGED  # another size: another object
+        if split.etag and _header_value(sink.header_lines, b"etag") not in (None, split.etag):
+            return _OBJECT_CHANGED  # a server that ignored If-Match
+    else:
+        assert t.request.byte_range is not None
+        range_start, range_end = t.request.byte_range
+        start, end = range_start or 0, range_end
+    nbytes = sink.received
+    if got is None:
+        return "a 206 answer without a valid Content-Range"
+    first, last, total = got
+    if total is not None and nbytes == 0 and start >= total:
+        return None  # the range starts at or past the end: nothing (some servers send 206, not 416)
+    if last < first or last - first + 1 != nbytes or (total is not None and last >= total):
+        return f"Content-Range bytes {first}-{last}/{total} does not describe the {nbytes} bytes received"
+    if start < 0:  # a suffix: the last -start bytes
+        ok = last - first + 1 <= -start if total is None else (first == max(0, total + start) and last == total - 1)
+    elif first != start:
+        ok = False
+    elif end is None:
+        ok = total is None or last == total - 1
+    else:
+        ok = last == end - 1 or (total is not None and last == total - 1 and total < end)
+    if ok:
+        return None
+    asked = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
+    if start < 0:
+        asked = f"bytes={start}"
+    return f"asked for {asked}, answered Content-Range bytes {first}-{last}/{'*' if total is None else total}"
 
 
 class _PartStatus(CloudFilesError):
@@ -728,7 +905,18 @@ def _remaining(fh: IO[bytes]) -> int:
 
 
 # -- per-thread engines --------------------------------------------------------------------------------
+#: idle engines a thread keeps (per kind) for its next call; more than this (after nested batches) are closed
+MAX_IDLE_ENGINES = 2
 _local = threading.local()
+#: every engine of this process, weakly: the fork handlers must find other threads' engines too
+_LIVE: dict[int, weakref.ref[Engine]] = {}
+#: strong references taken just before fork() (see _before_fork)
+_AT_FORK: list[Engine] = []
+
+
+def _register(engine: Engine) -> None:
+    key = id(engine)
+    _LIVE[key] = weakref.ref(engine, lambda _ref: _LIVE.pop(key, None))
 
 
 def _idle_engines(green: bool) -> list[Engine]:
@@ -740,14 +928,33 @@ def _idle_engines(green: bool) -> list[Engine]:
     return pools.setdefault(key, [])
 
 
-def _forget_engines_after_fork() -> None:
-    # A child must not drive the parent's sockets: start with no engines.
+def _before_fork() -> None:
+    # Hold every engine (other threads' idle and running ones too) across fork(): the child clears the
+    # other threads' states before its fork handlers run, which would free their engines there.
+    _AT_FORK[:] = [e for e in (ref() for ref in list(_LIVE.values())) if e is not None]
+
+
+def _after_fork_in_parent() -> None:
+    _AT_FORK.clear()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's engines share their sockets (and epoll instances) with the parent. Closing them here
+    # would send TLS close_notify on the parent's connections or unregister the parent's sockets, so
+    # they are never cleaned up in the child: held forever (even through interpreter shutdown), and
+    # this process starts with no engines.
     global _local
+    for inherited in _AT_FORK:
+        keep_forever(inherited)
+    _AT_FORK.clear()
+    _LIVE.clear()
     _local = threading.local()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_engines_after_fork)
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
 
 
 def reset_engines() -> None:
@@ -776,7 +983,10 @@ def transfer(
     try:
         yield from engine.run(requests, concurrency=concurrency, retry=retry, timeout=timeout)
     finally:
-        idle.append(engine)
+        if len(idle) < MAX_IDLE_ENGINES:
+            idle.append(engine)
+        else:
+            engine.close()
 
 
 def request_one(

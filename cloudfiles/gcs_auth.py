@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from . import engine
+from . import engine, forksafe
 from .exceptions import AuthorizationError, CloudFilesError, NetworkError
 from .retry import Retry, Timeout
 
@@ -183,7 +182,7 @@ class TokenSource:
         self.margin = margin
         self._transport = transport
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()
         # (refresh_at, expires_at, headers); None until the first token.
         self._cached: tuple[float, float, list[str]] | None = None
         self._stale = False  # the server rejected the current token
@@ -276,7 +275,7 @@ class _DefaultCredentialsSource:
     """Application Default Credentials, discovered on first use (discovery may touch the network)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()
         self._source: TokenSource | None = None
         self.project: str | None = None
 
@@ -320,7 +319,7 @@ def _default_transport() -> EngineTransport:
 # Sources shared per credential identity: one token (and one refresh) per service account.
 _SOURCES: dict[tuple[Any, ...], HeaderSource] = {}
 _OBJECT_SOURCES: weakref.WeakKeyDictionary[Any, TokenSource] = weakref.WeakKeyDictionary()
-_SOURCES_LOCK = threading.Lock()
+_SOURCES_LOCK = forksafe.new_lock()
 
 
 def _from_info(info: Mapping[str, Any]) -> Any:

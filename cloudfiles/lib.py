@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
+from . import forksafe
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -488,7 +490,7 @@ class _Crc32cNumpy:
         self.hi16_list: list[int] = self.hi16.tolist()
         # One-zero-byte advance as a 32x32 GF(2) matrix; powers of two are squared on demand.
         self._pow2: list[npt.NDArray[np.uint8]] = [self._matrix_of(lambda x: _TABLE[x & 0xFF] ^ (x >> 8))]
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()
         self._pow2_lists: dict[int, list[list[int]]] = {}
         self._fold_cache: dict[tuple[int, int], npt.NDArray[np.uint32]] = {}
 
@@ -650,7 +652,7 @@ class _Crc32cNumpy:
 
 
 _numpy_impl: _Crc32cNumpy | None = None
-_numpy_impl_lock = threading.Lock()
+_numpy_impl_lock = forksafe.new_lock()
 
 
 def _software() -> _Crc32cNumpy:

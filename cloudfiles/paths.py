@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from . import forksafe
 from . import secrets as _secrets
 from .exceptions import UnsafePathError, UnsupportedProtocolError
 from .lib import jsonify, mkdir, toabs, toiter, yellow
@@ -164,7 +165,7 @@ _SCHEME_RE = re.compile(r"^(?P<proto>[A-Za-z][A-Za-z0-9+.\-]*)://")
 _ALIAS_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _WINDOWS_DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
-_alias_lock = threading.RLock()
+_alias_lock = forksafe.new_rlock()
 
 
 def alias_file() -> str:

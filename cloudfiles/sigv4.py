@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
+
+from . import forksafe
 
 __all__ = [
     "EMPTY_SHA256",
@@ -54,7 +55,7 @@ _sha256 = hashlib.sha256
 _hmac_digest = hmac.digest
 
 # -- time -------------------------------------------------------------------------------------------------
-_clock_lock = threading.Lock()
+_clock_lock = forksafe.new_lock()
 _last_second = -1
 _last_stamp = ""
 

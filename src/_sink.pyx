@@ -9,6 +9,7 @@ raw lines with the few fields the engine needs parsed on the fly, and a body is 
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.ref cimport Py_INCREF
 from libc.string cimport memcpy
 
 cdef extern from *:
@@ -79,7 +80,9 @@ cdef class BodySink:
     """Collects one response: header lines and a body written into a single preallocated buffer.
 
     ``split_threshold`` >= 0 asks the sink to refuse (abort) a 200 response whose Content-Length exceeds
-    it when the server advertises byte ranges; the engine then fetches it as parallel ranged parts.
+    it when the server advertises byte ranges and a strong ETag (the parts are fetched ``If-Match`` it,
+    so an object replaced mid-download is noticed); the engine then fetches it as parallel ranged parts.
+    ``max_size`` is checked first: an object too large is refused, never split.
     """
 
     cdef object _buf          # the bytes object being filled, or None
@@ -91,6 +94,7 @@ cdef class BodySink:
     cdef public long long content_length
     cdef public int status
     cdef public bint accept_ranges
+    cdef public bint strong_etag
     cdef public long long split_threshold
     cdef public bint split_requested
     cdef public long long max_size
@@ -111,6 +115,7 @@ cdef class BodySink:
         self.content_length = -1
         self.status = 0
         self.accept_ranges = False
+        self.strong_etag = False
         self.split_threshold = -1
         self.split_requested = False
         self.max_size = -1
@@ -132,6 +137,7 @@ cdef class BodySink:
         self.content_length = -1
         self.status = 0
         self.accept_ranges = False
+        self.strong_etag = False
         self.split_requested = False
         self.too_large = False
         self.part_mismatch = False
@@ -167,6 +173,7 @@ cdef class BodySink:
             self.header_lines = []
             self.content_length = -1
             self.accept_ranges = False
+            self.strong_etag = False
             self.status = <int>_parse_int(line, line.find(b" ") + 1) if line.find(b" ") > 0 else 0
             return None
         self.header_lines.append(line)
@@ -174,6 +181,10 @@ cdef class BodySink:
             self.content_length = _parse_int(line, 15)
         elif _starts_with_ci(line, b"accept-ranges:", 14):
             self.accept_ranges = b"bytes" in line.lower()
+        elif _starts_with_ci(line, b"etag:", 5):
+            # A weak validator (W/"...") never matches If-Match; an empty one validates nothing.
+            value = line[5:].strip()
+            self.strong_etag = len(value) > 0 and not value.startswith(b"W/")
         return None
 
     def write(self, bytes data):
@@ -184,14 +195,14 @@ cdef class BodySink:
         if self._parent is not None:
             return self._write_part(data)
         if self._buf is None:
-            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges
+            if self.content_length >= 0 and self.max_size >= 0 and self.content_length > self.max_size:
+                self.too_large = True
+                return 0
+            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges and self.strong_etag
                     and self.content_length > self.split_threshold):
                 self.split_requested = True
                 return 0
             if self.content_length >= 0:
-                if self.max_size >= 0 and self.content_length > self.max_size:
-                    self.too_large = True
-                    return 0
                 self._cap = <Py_ssize_t>self.content_length
                 self._fixed = True
             else:
@@ -297,3 +308,9 @@ def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):
     with nogil:
         rc = cf_populate(p, <size_t>length, <size_t>(4 * 1024 * 1024))
     return rc == 0
+
+
+def keep_forever(object obj):
+    """Take a reference to ``obj`` that is never released, so it is never freed (not even at interpreter
+    shutdown). For what a forked child inherits and must not clean up: the parent's connections."""
+    Py_INCREF(obj)

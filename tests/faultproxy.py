@@ -20,7 +20,11 @@ the work, the client never hears it; used to prove retried writes are idempotent
 status (500/502/503/429 + Retry-After, S3 SlowDown XML), reset (RST before headers), reset_mid_body,
 short_body (fewer bytes than Content-Length, then FIN), stall (never answer), stall_mid_body, corrupt
 (one body byte flipped, length kept), wrong_hash (ETag / Content-MD5 / x-goog-hash / JSON md5Hash and
-crc32c replaced by wrong but well-formed values).
+crc32c replaced by wrong but well-formed values), and range and validator faults: strip_header (the
+request is forwarded without a header: ``Fault.strip_header("Range")`` makes the server ignore the range),
+shift_range (the request asks one byte further: the server truthfully answers another range),
+lie_content_range (the answer's Content-Range names another range than the bytes it carries),
+weak_etag / no_etag (the answer's ETag made weak / removed).
 
 Every applied fault is counted in ``proxy.injected`` (by kind) and logged in ``proxy.log``.
 """
@@ -227,11 +231,36 @@ class Fault:
     def wrong_hash(cls) -> Fault:
         return cls("wrong_hash", forward=True)
 
+    @classmethod
+    def strip_header(cls, name: str) -> Fault:
+        """Forward the request without header ``name`` (e.g. Range: the server sends the whole object)."""
+        return cls("strip_header", headers=((name, ""),), forward=True)
+
+    @classmethod
+    def shift_range(cls) -> Fault:
+        """Forward the request with its Range moved one byte on; the server answers that other range."""
+        return cls("shift_range", forward=True)
+
+    @classmethod
+    def lie_content_range(cls) -> Fault:
+        """The real answer, its Content-Range moved one byte on (the bytes are the ones asked for)."""
+        return cls("lie_content_range", forward=True)
+
+    @classmethod
+    def weak_etag(cls) -> Fault:
+        return cls("weak_etag", forward=True)
+
+    @classmethod
+    def no_etag(cls) -> Fault:
+        return cls("no_etag", forward=True)
+
     @property
     def label(self) -> str:
         if self.kind == "status":
             slow = "slowdown" if b"SlowDown" in self.body else ""
             return f"{slow or self.status}{'+fwd' if self.forward else ''}"
+        if self.kind == "strip_header":
+            return f"strip_header:{self.headers[0][0].lower()}"
         return self.kind + ("+fwd" if self.forward and self.kind in ("status", "reset", "stall") else "")
 
 
@@ -380,11 +409,16 @@ class FaultProxy:
         with self._lock:
             return sum(1 for req in self._seen if match(req))
 
+    def seen(self, match: Matcher | None = None) -> list[Message]:
+        """The requests seen so far (start line and headers as received; body up to 4 KiB), in order."""
+        with self._lock:
+            return [req for req in self._seen if match is None or match(req)]
+
     def _choose(self, req: Message) -> Fault | None:
         with self._lock:
             self.stats.requests += 1
             if self.keep_seen:
-                self._seen.append(Message(req.start, [], req.body[:4096]))
+                self._seen.append(Message(req.start, req.headers, req.body[:4096]))
             for rule in self._rules:
                 if rule.faults and rule.match(req):
                     fault = rule.faults[0]
@@ -441,6 +475,10 @@ class FaultProxy:
                     return
                 fault = self._choose(req)
                 served += 1
+                if fault is not None and fault.kind in _REQUEST_REWRITES:
+                    if _rewrite_request(req, fault):
+                        self._record(req, fault)
+                    fault = None  # forwarded as rewritten, answered untouched
                 if fault is not None and not fault.forward:
                     self._record(req, fault)
                     if fault.kind == "status":
@@ -509,6 +547,11 @@ class FaultProxy:
         if kind == "wrong_hash" and not _falsify_hashes(resp):
             client.sendall(_response_bytes(resp, req.method))
             return True
+        if kind in _RESPONSE_REWRITES:
+            if _rewrite_response(resp, fault):
+                self._record(req, fault)
+            client.sendall(_response_bytes(resp, req.method))
+            return True
         self._record(req, fault)
         if kind == "status":
             client.sendall(_synth(fault, req))
@@ -538,6 +581,47 @@ class FaultProxy:
         else:
             self._stall()
         return False
+
+
+_REQUEST_REWRITES = frozenset({"strip_header", "shift_range"})
+_RESPONSE_REWRITES = frozenset({"lie_content_range", "weak_etag", "no_etag"})
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+def _rewrite_request(req: Message, fault: Fault) -> bool:
+    """Apply a request-side fault; False when the request has nothing it applies to."""
+    if fault.kind == "strip_header":
+        name = fault.headers[0][0]
+        if req.header(name) is None:
+            return False
+        req.set_header(name, None)
+        return True
+    match = _RANGE.match(req.header("range") or "")
+    if match is None:
+        return False
+    first, last = match.groups()
+    if not first:  # a suffix: one byte more
+        req.set_header("Range", f"bytes=-{int(last) + 1}")
+    else:
+        req.set_header("Range", f"bytes={int(first) + 1}-{int(last) + 1 if last else ''}")
+    return True
+
+
+def _rewrite_response(resp: Message, fault: Fault) -> bool:
+    """Apply a response-side header fault; False when the answer has nothing it applies to."""
+    if fault.kind == "lie_content_range":
+        match = _CONTENT_RANGE.match(resp.header("content-range") or "")
+        if match is None:
+            return False
+        first, last, total = match.groups()
+        resp.set_header("Content-Range", f"bytes {int(first) + 1}-{int(last) + 1}/{total}")
+        return True
+    etag = resp.header("etag")
+    if not etag:
+        return False
+    resp.set_header("ETag", None if fault.kind == "no_etag" else f"W/{etag}")
+    return True
 
 
 def _request_bytes(req: Message) -> bytes:

@@ -23,6 +23,9 @@ from servers import free_port  # noqa: E402
 
 ACCESS_KEY = "cloudfiles-test-access"
 SECRET_KEY = "cloudfiles+test/secret=key"
+#: a second identity with the same rights (credential-rotation tests switch from the first to it)
+ROTATED_ACCESS_KEY = "cloudfiles-test-rotated"
+ROTATED_SECRET_KEY = "cloudfiles+test/rotated=key"
 
 
 def weed_binary() -> str | None:
@@ -34,7 +37,8 @@ def weed_binary() -> str | None:
 
 
 class SeaweedFS:
-    """``weed server -s3`` with one identity (``ACCESS_KEY``/``SECRET_KEY``) allowed everything."""
+    """``weed server -s3`` with two identities allowed everything: ``access_key``/``secret_key`` (default
+    ``ACCESS_KEY``/``SECRET_KEY``) and ``ROTATED_ACCESS_KEY``/``ROTATED_SECRET_KEY``."""
 
     def __init__(self, workdir: str | Path | None = None, *, access_key: str = ACCESS_KEY,
                  secret_key: str = SECRET_KEY) -> None:
@@ -61,12 +65,15 @@ class SeaweedFS:
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "s3.json"
+        actions = ["Admin", "Read", "List", "Tagging", "Write"]
         config.write_text(json.dumps({
-            "identities": [{
-                "name": "test",
-                "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-            }]
+            "identities": [
+                {"name": "test", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                 "actions": actions},
+                {"name": "rotated",
+                 "credentials": [{"accessKey": ROTATED_ACCESS_KEY, "secretKey": ROTATED_SECRET_KEY}],
+                 "actions": actions},
+            ]
         }))
         ports = [free_port() for _ in range(8)]
         while len(set(ports)) < 8:

@@ -19,6 +19,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from typing import Any, cast
 
+from .. import forksafe
 from ..compression import COMPRESSION_TYPES
 from ..exceptions import AuthorizationError, CompressionError, MD5IntegrityError, UnsupportedProtocolError
 from ..lib import encode_crc32c_b64, md5, mkdir, retry, retrying, sip, validate_s3_multipart_etag
@@ -39,7 +40,7 @@ _TARGETS: dict[str, str] = {
 }
 
 _LOADED: dict[str, type[StorageInterface]] = {}
-_LOCK = threading.Lock()
+_LOCK = forksafe.new_lock()
 
 
 def register_interface(protocol: str, target: str | type[StorageInterface]) -> None:
@@ -114,7 +115,7 @@ EXT_TEST_SEQUENCE: list[tuple[str, str | None]] = [
     (".xz", "xz"),
     (".bz2", "bzip2"),
 ]
-EXT_TEST_SEQUENCE_LOCK = threading.Lock()
+EXT_TEST_SEQUENCE_LOCK = forksafe.new_lock()
 #: S3 ETags of this shape are synthetic (NFS-backed stores such as Dell ECS), not MD5s: never checked.
 NFS_ETAG_REGEXP = re.compile(r"\d+\-$")
 #: The canned ACL objects get on put/copy: per alias, else DEFAULT_S3_ACL.
@@ -140,9 +141,9 @@ S3ConnectionPoolParams = namedtuple("S3ConnectionPoolParams", "service bucket_na
 GCloudBucketPoolParams = namedtuple("GCloudBucketPoolParams", "bucket_name request_payer")  # noqa: PYI024
 MemoryPoolParams = namedtuple("MemoryPoolParams", "bucket_name")  # noqa: PYI024
 
-GCS_BUCKET_POOL_LOCK = threading.Lock()
-S3_BUCKET_POOL_LOCK = threading.Lock()
-MEM_BUCKET_POOL_LOCK = threading.Lock()
+GCS_BUCKET_POOL_LOCK = forksafe.new_lock()
+S3_BUCKET_POOL_LOCK = forksafe.new_lock()
+MEM_BUCKET_POOL_LOCK = forksafe.new_lock()
 
 #: Per-bucket pools, made on first use: ``S3_POOL[S3ConnectionPoolParams(service, bucket, payer)]``...
 def _s3_pool(params: Any) -> Any:

@@ -162,9 +162,9 @@ def head_from_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return head
 
 
-def _slice(body: bytes, start: int | None, end: int | None) -> bytes:
-    """Apply a byte range locally (for a server that ignored the Range header and sent everything)."""
-    return body[slice(start, end)]
+def _byte_range(item: GetItem, rng: str | None) -> tuple[int | None, int | None] | None:
+    """What the engine checks a ranged answer against (None for a whole-object GET)."""
+    return (item.start, item.end) if rng else None
 
 
 def _nbytes(content: Any) -> int:
@@ -316,7 +316,8 @@ class GCSInterface(RemoteInterface):
         self.auth.invalidate([h for h in req.headers if h.lower().startswith(auth_prefixes)])
         headers = [h for h in req.headers if not h.lower().startswith(auth_prefixes)]
         retry = engine.Request(
-            req.method, req.url, [*self._auth(), *headers], req.body, context=req.context, split=req.split
+            req.method, req.url, [*self._auth(), *headers], req.body, context=req.context, split=req.split,
+            byte_range=req.byte_range,
         )
         return self._one(retry)
 
@@ -342,9 +343,11 @@ class GCSInterface(RemoteInterface):
                 if self._reports_encoding is False:
                     pair = _Pair(item)
                     yield self._metadata_request(key, _MEDIA_META_FIELDS, (pair, "meta"))
-                    yield engine.Request("GET", url, headers, context=(pair, "media"), split=rng is None)
+                    yield engine.Request("GET", url, headers, context=(pair, "media"), split=rng is None,
+                                         byte_range=_byte_range(item, rng))
                 else:
-                    yield engine.Request("GET", url, headers, context=item, split=rng is None)
+                    yield engine.Request("GET", url, headers, context=item, split=rng is None,
+                                         byte_range=_byte_range(item, rng))
 
         for resp in self.run(requests()):
             while immediate:
@@ -368,9 +371,7 @@ class GCSInterface(RemoteInterface):
         status = resp.status
         if resp.error is not None or status not in (200, 206):
             return self._failed_get(item, resp)
-        body = resp.body
-        if status == 200 and (item.start is not None or item.end is not None):
-            body = _slice(body, item.start, item.end)  # the server ignored the Range
+        body = resp.body  # a 200 to a ranged GET (the Range ignored) was cut to the range by the engine
         hashes = parse_goog_hash(resp.header("x-goog-hash"))
         try:
             encoding = self._encoding_of(resp, hashes)
@@ -428,8 +429,6 @@ class GCSInterface(RemoteInterface):
         self, item: GetItem, media: engine.Response, meta: dict[str, Any], hashes: dict[str, str]
     ) -> GetResult:
         body = media.body
-        if media.status == 200 and (item.start is not None or item.end is not None):
-            body = _slice(body, item.start, item.end)
         try:
             encoding = normalize_encoding(meta.get("contentEncoding"))
         except CloudFilesError as err:
@@ -454,7 +453,8 @@ class GCSInterface(RemoteInterface):
             if rng:
                 headers.append(rng)
             url = f"{self.object_url(key)}?alt=media{self.user_project_qs}"
-            media = self._one(engine.Request("GET", url, headers, context=item, split=rng is None))
+            media = self._one(engine.Request("GET", url, headers, context=item, split=rng is None,
+                                             byte_range=_byte_range(item, rng)))
             if media.error is not None or media.status not in (200, 206):
                 return self._failed_get(item, media)
             hashes = parse_goog_hash(media.header("x-goog-hash"))

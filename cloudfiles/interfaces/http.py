@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from .. import engine
-from ..exceptions import CloudFilesError
+from ..exceptions import CloudFilesError, UnsafePathError
 from .base import (
     DeleteResult,
     GetItem,
@@ -102,7 +102,11 @@ class HttpInterface(RemoteInterface):
         return [f"Authorization: Basic {token}"]
 
     def url(self, key: str) -> str:
+        """The URL of ``key``. A key with a ``..`` segment is refused (:class:`UnsafePathError`, as on
+        file://): the request is sent as written, and a server or proxy would resolve it to another
+        object, outside this CloudFiles' directory."""
         key = key.lstrip("/")
+        _refuse_dot_dot(key)
         return f"{self.base_url}/{quote_key(key)}" if key else self.base_url
 
     # -- reads -------------------------------------------------------------------------------------
@@ -114,16 +118,18 @@ class HttpInterface(RemoteInterface):
             for item in items:
                 try:
                     rng = range_header(item.start, item.end)
-                except ValueError as err:
+                    url = self.url(item.path)
+                except ValueError as err:  # a bad range or an unsafe key (UnsafePathError)
                     immediate.append(GetResult(item=item, error=err))
                     continue
                 if rng == "":
                     immediate.append(GetResult(item=item, content=b""))
                 elif rng is None:
                     headers = [*self.auth_headers, ACCEPT_ENCODING]
-                    yield engine.Request("GET", self.url(item.path), headers, context=item, split=True)
+                    yield engine.Request("GET", url, headers, context=item, split=True)
                 else:
-                    yield engine.Request("GET", self.url(item.path), [*self.auth_headers, rng], context=item)
+                    yield engine.Request("GET", url, [*self.auth_headers, rng], context=item,
+                                         byte_range=(item.start, item.end))
 
         for resp in self.run(requests()):
             yield from _drain(immediate)
@@ -147,8 +153,17 @@ class HttpInterface(RemoteInterface):
         # Accept-Encoding as for a GET, so a server that stores a compressed variant (nginx
         # gzip_static) describes the object a GET would return.
         headers = [*self.auth_headers, ACCEPT_ENCODING]
-        requests = (engine.Request("HEAD", self.url(p), headers, context=p) for p in paths)
-        for resp in self.run(requests):
+        refused: list[HeadResult] = []
+
+        def requests() -> Iterator[engine.Request]:
+            for p in paths:
+                try:
+                    yield engine.Request("HEAD", self.url(p), headers, context=p)
+                except UnsafePathError as err:
+                    refused.append(HeadResult(p, None, err))
+
+        for resp in self.run(requests()):
+            yield from _drain(refused)
             path: str = resp.context
             if resp.error is None and 200 <= resp.status < 300:
                 head = head_from_headers(resp.headers)
@@ -159,6 +174,7 @@ class HttpInterface(RemoteInterface):
                 yield HeadResult(path, None)
             else:
                 yield HeadResult(path, None, self._error(resp))
+        yield from _drain(refused)
 
     # -- writes: a plain web server is read-only here ------------------------------------------------
     def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
@@ -197,6 +213,7 @@ class HttpInterface(RemoteInterface):
         self, prefix: str, *, flat: bool, size: bool, resume_token: str | None = None
     ) -> Iterator[ListEntry]:
         prefix = prefix.lstrip("/")
+        _refuse_dot_dot(prefix)
         if self.gcs is not None:
             yield from self._list_gcs(prefix, flat=flat, size=size, resume_token=resume_token)
             return
@@ -287,7 +304,12 @@ class CaveInterface(HttpInterface):
         return f"CaveInterface({self.base_url})"
 
 
-def _drain(results: list[GetResult]) -> Iterator[GetResult]:
+def _refuse_dot_dot(key: str) -> None:
+    if ".." in key and ".." in key.split("/"):
+        raise UnsafePathError(f"Unsafe key {key!r}: '..' would escape the root directory.")
+
+
+def _drain(results: list[Any]) -> Iterator[Any]:
     while results:
         yield results.pop(0)
 

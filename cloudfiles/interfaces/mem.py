@@ -10,10 +10,10 @@ Thread-safe: every access to the store holds one lock; reads copy nothing (bytes
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .. import forksafe
 from ..exceptions import object_exists
 from ..paths import ExtractedPath
 from .base import (
@@ -31,7 +31,7 @@ from .base import (
 from .file import ENCODING_SUFFIXES, strip_suffix, suffix_for
 
 _DATA: dict[str, dict[str, Any]] = {}
-_LOCK = threading.RLock()
+_LOCK = forksafe.new_rlock()
 _MISSING = object()
 
 

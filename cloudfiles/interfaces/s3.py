@@ -8,8 +8,9 @@ used for nothing but its credential chain, and only when no credentials are foun
   virtual-hosted addressing for DNS-compatible buckets). Custom endpoints use path-style addressing.
 * Credentials (``secrets.aws_credentials``): ``secrets=``, secret files, env, ``~/.aws/credentials``;
   then botocore's chain (SSO, assume-role, containers, instance roles), whose expiring credentials are
-  frozen once per batch so they refresh. With none at all, or ``no_sign_request=True``, requests go
-  out unsigned.
+  asked for again at most a second apart (never used past their expiry). Every request is signed when
+  it is sent: each retry and each part of a split GET gets a fresh signature with the current
+  credentials. With none at all, or ``no_sign_request=True``, requests go out unsigned.
 * get: ranges; ``Content-Encoding`` reported normalized (``aws-chunked`` stripped); a single-part ETag
   is handed to the facade as the MD5 to verify; a multipart ETag is recomputed here (the part size is
   learned from the server when the usual guesses fail) and a mismatch is retried once before
@@ -28,14 +29,14 @@ import base64
 import hashlib
 import os
 import re
-import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus, urlsplit
 
-from .. import engine, lib
+from .. import engine, forksafe, lib
 from ..compression import encoding_header
 from ..exceptions import (
     AuthorizationError,
@@ -219,7 +220,7 @@ def resolve_endpoint(
 # ---------------------------------------------------------------------------------------------------------
 # Credentials
 # ---------------------------------------------------------------------------------------------------------
-_CHAIN_LOCK = threading.Lock()
+_CHAIN_LOCK = forksafe.new_lock()
 _CHAIN: dict[str, Any] = {}
 #: profile -> the error botocore's chain raised (swallowed as "no credentials", named in messages)
 _CHAIN_ERRORS: dict[str, BaseException] = {}
@@ -244,6 +245,21 @@ def _botocore_chain(profile: str) -> Any:
             _CHAIN_ERRORS[profile] = err
         _CHAIN[profile] = creds
         return creds
+
+
+#: seconds frozen refreshable credentials are reused before botocore is asked again (its
+#: get_frozen_credentials costs ~11 µs, three signatures' worth; it refreshes minutes before expiry)
+CREDENTIALS_REUSE = 1.0
+
+
+def _reuse_seconds(creds: Any) -> float:
+    """How long credentials just frozen from ``creds`` may be reused: :data:`CREDENTIALS_REUSE`, less
+    when they expire sooner, 0 within a second of their expiry."""
+    try:
+        remaining = float(creds._seconds_remaining())  # botocore's RefreshableCredentials
+    except Exception:  # credentials that do not expire (or another kind of object)
+        return CREDENTIALS_REUSE
+    return max(0.0, min(CREDENTIALS_REUSE, remaining - CREDENTIALS_REUSE))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -430,12 +446,14 @@ class S3Interface(RemoteInterface):
         self._payer: list[tuple[str, str]] = (
             [("x-amz-request-payer", "requester")] if options.request_payer == "requester" else []
         )
-        self._lock = threading.Lock()
+        self._lock = forksafe.new_lock()
         self._anonymous = bool(options.no_sign_request)
         self._unsigned_reason = "no_sign_request=True" if self._anonymous else ""
         self._static_signer: SigV4Signer | None = None
         self._refreshable: Any = None
         self._frozen: tuple[str, str, str | None] | None = None
+        #: time.monotonic() until which the frozen credentials are reused
+        self._frozen_until = 0.0
         self._signer: SigV4Signer | None = None
         creds = self._load_credentials(options)
         self.region: str = creds.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -474,7 +492,8 @@ class S3Interface(RemoteInterface):
         return creds
 
     def _refresh_signer(self) -> None:
-        """Pick the signer for the next batch: refreshable credentials are frozen here, once per batch."""
+        """Pick the signer for the next request: refreshable credentials are frozen again once their
+        frozen copy is :func:`_reuse_seconds` old."""
         if self._anonymous:
             self._signer = None
             return
@@ -484,17 +503,26 @@ class S3Interface(RemoteInterface):
                 self._static_signer = SigV4Signer(s.access_key, s._secret_key, self.region, "s3", s.token)
             self._signer = self._static_signer
             return
-        try:
-            frozen = self._refreshable.get_frozen_credentials()
-        except Exception as err:  # botocore errors never escape unwrapped (and carry no secret here)
-            raise AuthorizationError(
-                f"could not refresh AWS credentials ({type(err).__name__}: {err})"
-            ) from None
-        triple = (frozen.access_key, frozen.secret_key, frozen.token)
+        signer = self._signer
+        now = time.monotonic()
+        triple = self._frozen
+        until = self._frozen_until
+        if signer is not None and signer.region == self.region and now < until:
+            return
+        if triple is None or now >= until:
+            try:
+                frozen = self._refreshable.get_frozen_credentials()
+            except Exception as err:  # botocore errors never escape unwrapped (and carry no secret here)
+                raise AuthorizationError(
+                    f"could not refresh AWS credentials ({type(err).__name__}: {err})"
+                ) from None
+            triple = (frozen.access_key, frozen.secret_key, frozen.token)
+            until = now + _reuse_seconds(self._refreshable)
         with self._lock:
             if triple != self._frozen or self._signer is None or self._signer.region != self.region:
-                self._frozen = triple
                 self._signer = SigV4Signer(triple[0], triple[1], self.region, "s3", triple[2])
+            self._frozen = triple
+            self._frozen_until = until
 
     def __repr__(self) -> str:
         return f"S3Interface({self.endpoint.origin}{self.endpoint.bucket_path}/{self.base_key})"
@@ -519,17 +547,50 @@ class S3Interface(RemoteInterface):
         split: bool = False,
         body_size: int | None = None,
         unsigned_headers: list[str] | None = None,
+        byte_range: tuple[int | None, int | None] | None = None,
     ) -> engine.Request:
-        """A signed engine Request for ``path`` (URL path, already encoded) and ``query`` (encoded)."""
+        """A signed engine Request for ``path`` (URL path, already encoded) and ``query`` (encoded).
+
+        The engine signs it again (:meth:`_signed_lines`, current credentials) for every retry and for
+        each part of a split GET: a SigV4 signature expires, and credentials rotate.
+        """
         pairs = headers + self._payer if headers else self._payer
+        host = self.endpoint.host
+        url = self.endpoint.origin + path + ("?" + query if query else "")
+        lines = self._signed_lines(method, host, path, query, pairs, payload_hash, unsigned_headers)
+        if self._anonymous:  # unsigned: nothing to sign again
+            return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
+                                  byte_range=byte_range)
+        # What a later signature needs rides on the request (a tuple: cheaper than a closure per request).
+        return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
+                              byte_range=byte_range, resign=self._resign_request,
+                              signing=(host, path, query, pairs, payload_hash, unsigned_headers))
+
+    def _resign_request(self, request: engine.Request, extra: list[tuple[str, str]]) -> list[str]:
+        """The engine's ``Request.resign``: the request's header lines signed now, ``extra`` included."""
+        host, path, query, pairs, payload_hash, unsigned_headers = request.signing
+        return self._signed_lines(request.method, host, path, query, pairs + extra, payload_hash, unsigned_headers)
+
+    def _signed_lines(
+        self,
+        method: str,
+        host: str,
+        path: str,
+        query: str,
+        pairs: list[tuple[str, str]],
+        payload_hash: str,
+        unsigned_headers: list[str] | None,
+    ) -> list[str]:
+        """Header lines of a request, signed now with the current credentials."""
+        if self._refreshable is not None and time.monotonic() >= self._frozen_until:
+            self._refresh_signer()
         lines = [f"{name}: {value}" for name, value in pairs]
         if unsigned_headers:
             lines += unsigned_headers
         signer = self._signer
         if signer is not None:
-            lines += signer.sign(method, self.endpoint.host, path, query, pairs, payload_hash)
-        url = self.endpoint.origin + path + ("?" + query if query else "")
-        return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split)
+            lines += signer.sign(method, host, path, query, pairs, payload_hash)
+        return lines
 
     def exchange(self, ops: Iterable[_Op]) -> Iterator[engine.Response]:
         """Run ops through the engine (completion order). Requests refused because they were signed
@@ -579,6 +640,7 @@ class S3Interface(RemoteInterface):
             headers.append(_CHECKSUM_MODE)
         return self.build(
             "GET", self._key_path(self.full_key(item.path)), "", headers, context=op, split=not rng,
+            byte_range=(item.start, item.end) if rng else None,
         )
 
     def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:

@@ -143,3 +143,27 @@ def test_one_cloudfiles_object_from_many_threads(web) -> None:
         t.join()
     assert not failures
     assert seen == files
+
+
+@pytest.mark.parametrize("key", ["../outside/secret", "a/../../outside/secret", "a/..", "/../outside/secret"])
+def test_keys_with_dot_dot_segments_are_refused_as_on_file(nginx, key: str) -> None:
+    from cloudfiles.exceptions import UnsafePathError
+
+    (nginx.root / "outside").mkdir(exist_ok=True)
+    (nginx.root / "outside" / "secret").write_bytes(b"not under the CloudFiles' directory")
+    (nginx.root / "inside" / "a").mkdir(parents=True, exist_ok=True)
+    (nginx.root / "inside" / "ok").write_bytes(b"fine")
+    cf = CloudFiles(f"{nginx.url}/inside")
+    # The engine sends paths as written; nginx would resolve the '..' and serve the other file.
+    with pytest.raises(UnsafePathError):
+        cf.get(key)
+    with pytest.raises(UnsafePathError):
+        cf.exists(key)
+    with pytest.raises(UnsafePathError):
+        cf.head(key)
+    with pytest.raises(UnsafePathError):
+        list(cf.list(key))
+    # One bad key does not end a batch: the others are fetched, it gets the error.
+    results = {r["path"]: r for r in cf.get(["ok", key, "./ok"], raise_errors=False)}
+    assert results["ok"]["content"] == b"fine" and results["./ok"]["content"] == b"fine"
+    assert isinstance(results[key]["error"], UnsafePathError)
