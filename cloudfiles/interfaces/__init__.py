@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import threading
 from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from typing import Any, cast
