@@ -63,6 +63,11 @@ def invoke(*args: str, stdin: bytes | None = None, code: int = 0) -> Result:
     return result
 
 
+def strict(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run with ``--strict``: missing files and refused arguments are errors (stderr, exit 1)."""
+    return run("--strict", *args, stdin=stdin, check=False)
+
+
 def assert_user_error(proc: subprocess.CompletedProcess[bytes] | Result, *needles: str) -> None:
     """Non-zero exit, and one-line ``cloudfiles:`` messages on stderr instead of a traceback."""
     if isinstance(proc, Result):
