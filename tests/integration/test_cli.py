@@ -346,7 +346,7 @@ def test_cat_binary_ranges_and_order(src: Path, tmp_path: Path) -> None:
     assert run("cat", "-r", "3-9", str(src / "packed")).stdout == ALL_FILES["packed"][3:9]  # stored gzip
     stdin = f"{src / 'plain.txt'}\n{src / 'binary.bin'}\n".encode()
     assert run("cat", "-", stdin=stdin).stdout == FILES["plain.txt"] + BINARY
-    proc = run("cat", str(src / "plain.txt"), str(src / "missing"), check=False)
+    proc = strict("cat", str(src / "plain.txt"), str(src / "missing"))
     assert proc.stdout == FILES["plain.txt"]
     assert_user_error(proc, "missing: No such file")
     assert_user_error(run("cat", str(src / "nested"), check=False), "is a directory")
@@ -368,10 +368,12 @@ def test_head_touch_mkdir(tmp_path: Path) -> None:
     assert (tmp_path / "d/e/f").is_dir()
     run("touch", str(tmp_path / "d/t1"), str(tmp_path / "d/e/t2"))
     assert (tmp_path / "d/t1").read_bytes() == b"" and (tmp_path / "d/e/t2").exists()
-    meta = json.loads(run("head", str(tmp_path / "d/t1")).stdout)
+    meta = json.loads(run("head", "--json", str(tmp_path / "d/t1")).stdout)
     assert meta["Content-Length"] == 0
-    many = json.loads(run("head", str(tmp_path / "d/*")).stdout)
-    assert list(many) == [f"file://{tmp_path}/d/t1"]
+    run("touch", str(tmp_path / "d/t0"))
+    many = json.loads(run("head", "--json", str(tmp_path / "d/*")).stdout)
+    assert list(many) == ["t0", "t1"] and many["t1"]["Content-Length"] == 0  # keyed by name in the glob's dir
+    assert "'Content-Length': 0" in run("head", str(tmp_path / "d/t1")).stdout.decode()  # Python's notation
     m = mem()
     invoke("touch", f"{m}/x/y")
     assert CloudFiles(m).get("x/y") == b""
@@ -384,8 +386,12 @@ def test_ls_variants(src: Path, tmp_path: Path) -> None:
 
     full = {f"file://{src}/{k}" for k in ALL_FILES}
     assert set(lines(str(src))) == full
-    assert set(lines("--shortpath", str(src))) == set(ALL_FILES)
-    assert set(lines("--shortpath", "--flat", str(src))) == {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
+    assert lines(str(src)) == sorted(full)  # file:// listings print sorted, as in cloud-files
+    # the last component is a prefix: names are relative to its directory
+    assert set(lines("--shortpath", str(src))) == {f"src/{k}" for k in ALL_FILES}
+    flat = {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
+    assert set(lines("--shortpath", "--flat", str(src))) == {f"src/{k}" for k in flat}
+    assert set(lines("--shortpath", "--flat", f"file://{src}/")) == flat
     assert set(lines("--shortpath", str(src / "*"))) == {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
     assert set(lines("--shortpath", str(src / "**.json"))) == {"nested/deeper/leaf.json"}
     assert set(lines("--shortpath", str(src / "*.txt"))) == {"plain.txt"}
@@ -395,15 +401,19 @@ def test_ls_variants(src: Path, tmp_path: Path) -> None:
 
 def test_ls_http_and_mem(web: tuple[str, CloudFiles]) -> None:
     url, _ = web
-    out = run("ls", "--shortpath", url).stdout.decode().splitlines()
+    out = run("ls", "--shortpath", url + "/").stdout.decode().splitlines()
     assert set(out) == set(FILES)
     m = mem()
     seed(CloudFiles(f"{m}/dir"))
     CloudFiles(f"{m}/dir2").put("x", b"")
-    assert set(invoke("ls", f"{m}/dir").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES}
+    assert set(invoke("ls", f"{m}/dir/").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES}
+    # without the '/' the last component is a prefix (cloud-files): dir2 matches too
+    assert set(invoke("ls", f"{m}/dir").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES} | {f"{m}/dir2/x"}
     assert set(invoke("ls", "--shortpath", "--flat", f"{m}/").stdout.splitlines()) == {"dir/", "dir2/"}
     assert invoke("ls", f"{m}/dir/plain.txt").stdout == f"{m}/dir/plain.txt\n"  # a file lists itself
-    assert_user_error(invoke("ls", f"{m}/dir/plain", code=1), "No such file")  # not a prefix match
+    assert invoke("ls", f"{m}/dir/plain").stdout == f"{m}/dir/plain.txt\n"  # a prefix match
+    assert invoke("ls", f"{m}/dir/none").stdout == ""
+    assert_user_error(invoke("--strict", "ls", f"{m}/dir/none", code=1), "No such file")
     assert invoke("ls", f"{url}/plain.txt").stdout == f"{url}/plain.txt\n"
 
 
@@ -415,8 +425,8 @@ def test_expand_expr() -> None:
 
 def test_ls_sqlite_is_resumable(src: Path, tmp_path: Path) -> None:
     db = tmp_path / "list.db"
-    run("ls", "--sqlite", str(db), str(src))
-    run("ls", "--sqlite", str(db), str(src))  # a rerun adds nothing twice
+    run("ls", "--sqlite", str(db), f"file://{src}/")
+    run("ls", "--sqlite", str(db), f"file://{src}/")  # a rerun adds nothing twice
     rows = sqlite3.connect(db).execute("SELECT path, size FROM files").fetchall()
     assert sorted(p for p, _ in rows) == sorted(ALL_FILES)
     assert dict(rows)["binary.bin"] == len(BINARY)
@@ -427,12 +437,12 @@ def test_du_flags(tmp_path: Path) -> None:
     d = tmp_path / "du"
     CloudFiles(f"file://{d}").puts([("a.txt", b"x" * 1000), ("b.txt", b"y" * 2000), ("sub/c.bin", b"z" * 3000)])
     per_file = run("du", str(d)).stdout.decode().splitlines()
-    assert sorted(per_file) == sorted([f"1000\t{d}/a.txt", f"2000\t{d}/b.txt", f"3000\t{d}/sub/c.bin"])
+    assert per_file == ["1000\ta.txt", "2000\tb.txt", "3000\tsub/c.bin"]  # named within the directory
     assert run("du", "-s", str(d)).stdout.decode() == f"6000\t{d}\n"
     out = run("du", "-s", "-c", "-N", str(d), str(d / "sub")).stdout.decode().splitlines()
     assert out == [f"6000\t{d}", f"3000\t{d / 'sub'}", "9000\tbytes total", "4\tfiles total"]
     assert run("du", "-s", "-h", str(d)).stdout.decode() == f"5.86 KiB\t{d}\n"
-    assert run("du", "-h", str(d / "a.txt")).stdout.decode() == f"1000 bytes\t{d}/a.txt\n"
+    assert run("du", "-h", str(d / "a.txt")).stdout.decode() == f"1000 bytes\t{d}/a.txt\n"  # as given
     out = run("du", "-s", "-e", str(d)).stdout.decode()
     assert "3000\t.bin" in out and "3000\t.txt" in out and "Usage by file extension:" in out
 
