@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import cast
 
 import click
 
 from .. import paths
+from ..cloudfiles import CloudFiles
 from .common import (
-    CLIError,
     CommandGroup,
     current_state,
-    json_default,
     locate,
     progress_bar,
 )
@@ -65,24 +63,32 @@ def acl() -> None:
 
 
 @acl.command("get")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option("--progress", is_flag=True, help="Show a progress bar (on stderr).")
 def acl_get(sources: tuple[str, ...], progress: bool) -> None:
-    """Print the ACL of each file (local files: the octal mode). Several: 'ACL<TAB>PATH' lines."""
+    """Print ACLs. One file: its ACL (local files: the octal mode; others: {name: ACL}). Several: for
+    each bucket (a local file's bucket is its top directory) its path, then {path in it: ACL}."""
     state = current_state()
-    locs = [locate(arg) for arg in sources]
-    with progress_bar(progress, "ACLs", total=len(locs)) as bar:
-        for loc in locs:
-            value = loc.parent.cf().get_acl([loc.name])[loc.name] if loc.key else None
-            bar.update(1)
-            if value is None and loc.protocol == "file":
-                state.warn(f"{loc.arg}: No such file or directory")
-                continue
-            text = oct(cast(int, value)) if loc.protocol == "file" else (
-                value if isinstance(value, str) else json.dumps(value, default=json_default)
-            )
-            click.echo(text if len(locs) == 1 else f"{text}\t{loc.path()}")
-    state.finish()
+    if len(sources) == 1:
+        loc = locate(sources[0])
+        value = loc.parent.cf().get_acl(loc.name) if loc.key else None
+        if isinstance(value, dict):
+            value = next(iter(value.values()), None)
+        if loc.protocol != "file":
+            click.echo(str({loc.name: value}))
+        elif value is None:
+            state.warn(f"{loc.arg}: No such file or directory")
+        else:
+            click.echo(oct(cast(int, value)))
+        state.finish()
+        return
+    groups = paths.find_common_buckets([paths.normalize(arg) for arg in sources])
+    with progress_bar(progress, "ACLs", total=len(sources)) as bar:
+        for bucket, items in groups.items():
+            acls = CloudFiles(bucket).get_acl([item["path"] for item in items])
+            bar.update(len(items))
+            click.echo(bucket)
+            click.echo(str(acls))
 
 
 # -- alias --------------------------------------------------------------------------------------------------
@@ -94,14 +100,15 @@ def alias() -> None:
 
 @alias.command("ls")
 def alias_ls() -> None:
-    """List aliases (official ones are marked)."""
+    """List aliases: those of the alias file first, then the official ones (marked)."""
     paths.update_aliases_from_file()
     if not paths.ALIASES:
         click.echo("No aliases.")
         return
-    for name, host in sorted(paths.ALIASES.items()):
-        official = " (official)" if name in paths.OFFICIAL_ALIASES else ""
-        click.echo(f"{name + '://':15} -> {host}{official}")
+    from_file = list(paths.ALIASES_FROM_FILE or {})
+    for name in from_file + [n for n in paths.ALIASES if n not in from_file]:
+        official = "(official)" if name in paths.OFFICIAL_ALIASES else ""
+        click.echo(f"{name + '://':15} -> {paths.ALIASES[name]} {official}")
 
 
 @alias.command("add")
@@ -109,21 +116,29 @@ def alias_ls() -> None:
 @click.argument("host")
 def alias_add(name: str, host: str) -> None:
     """Add (or replace) the alias NAME for HOST, e.g. s3://https://example.com/."""
-    if name in paths.OFFICIAL_ALIASES:
-        raise CLIError(f"alias: {name} is an official alias and cannot be changed")
-    paths.add_persistent_alias(name, host)
+    state = current_state()
+    if name in paths.BASE_ALLOWED_PROTOCOLS:
+        state.report(f"alias: {name} is a protocol and cannot be an alias", f"{name} cannot be aliased.")
+    elif name in paths.OFFICIAL_ALIASES:
+        state.report(f"alias: {name} is an official alias and cannot be changed", f"{name} already exists.")
+    else:
+        paths.add_persistent_alias(name, host)
+    state.finish()
 
 
 @alias.command("rm")
 @click.argument("name")
 def alias_rm(name: str) -> None:
     """Remove the alias NAME."""
-    if name in paths.OFFICIAL_ALIASES:
-        raise CLIError(f"alias: {name} is an official alias and cannot be removed")
+    state = current_state()
     paths.update_aliases_from_file()
-    if name not in paths.ALIASES:
-        raise CLIError(f"alias: no alias named {name}")
-    paths.remove_persistent_alias(name)
+    if name in paths.OFFICIAL_ALIASES:
+        state.report(f"alias: {name} is an official alias and cannot be removed", "Cannot remove an official alias.")
+    elif name not in paths.ALIASES:
+        state.report(f"alias: no alias named {name}")
+    else:
+        paths.remove_persistent_alias(name)
+    state.finish()
 
 
 # -- watch --------------------------------------------------------------------------------------------------

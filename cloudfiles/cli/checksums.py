@@ -262,13 +262,28 @@ def verify(
 ) -> None:
     """Check that TARGET holds the same files as SOURCE: names, sizes and checksums.
 
-    Exits 0 on success, 1 on any difference. Local files carry no checksums: use --md5 with them.
+    Prints 'success. ...' or 'failed. ...'. Local files carry no checksums: use --md5 with them.
+    The exit status is 0 either way, as with cloud-files; --strict exits 1 on any difference.
     """
+    state = current_state()
     src = locate(source)
     dst = locate(target)
     src_dir, dst_dir = is_dir(src), is_dir(dst)
     if src_dir != dst_dir:
-        raise CLIError("verify: SOURCE and TARGET must both be files or both be directories")
+        state.report(
+            "SOURCE and TARGET must both be files or both be directories",
+            "cloudfiles: verify source and target must both be files or directories.", stop=True,
+        )
+        state.finish()
+        return
+    if not md5 and "file" in (src.protocol, dst.protocol):
+        state.report(
+            "local files store no checksums: use --md5 (computes md5 of both sides)",
+            "cloudfiles: verify source and target must be object storage without --md5 option. "
+            "The filesystem does not store hash information.", stop=True,
+        )
+        state.finish()
+        return
     if src_dir:
         src_base, dst_base = src, dst
         src_names = {n for n, _ in list_dir(src)}
@@ -289,7 +304,8 @@ def verify(
             click.echo("Extra target files:")
             click.echo("\n".join(sorted(dst_names - src_names)))
         click.secho(f"failed. {len(src_names)} source files, {len(dst_names)} target files.", fg="red")
-        raise click.exceptions.Exit(1)
+        _verify_failed()
+        return
     _verify_pairs(src_base, dst_base, [(n, n) for n in matching], len(mismatched), verbose, md5,
                   multipart_threshold, part_size)
 
@@ -342,8 +358,14 @@ def _verify_pairs(
         f"failed. {len(failed)} failed. {len(pairs) - len(failed)} succeeded. {ignored} ignored.", fg="red"
     )
     if any(reason.startswith("no checksum") for _a, _b, reason in failed):
-        click.echo("hint: some files have no stored checksum (file://, mem://, web servers): rerun with --md5")
-    raise click.exceptions.Exit(1)
+        click.echo("hint: some files have no stored checksum (mem://, web servers): rerun with --md5")
+    _verify_failed()
+
+
+def _verify_failed() -> None:
+    """A failed verify exits 0 as in cloud-files (the 'failed.' line says it), 1 with --strict."""
+    if current_state().strict:
+        raise click.exceptions.Exit(1)
 
 
 def _multipart_match(

@@ -108,12 +108,30 @@ class State:
     parallel: int = 1
     failed: bool = False
     command: str = ""
+    strict: bool = False
 
     def warn(self, message: str) -> None:
         """Report a failure of one argument; the command carries on and exits 1 at the end."""
         self.failed = True
         prefix = f"cloudfiles: {self.command}: " if self.command else "cloudfiles: "
         click.echo(prefix + message, err=True)
+
+    def report(self, message: str, compat: str | None = None, *, stop: bool = False) -> None:
+        """A condition cloud-files 6.4.3 reported on stdout with exit status 0 (a missing file, a
+        directory where a file was expected...).
+
+        By default do what it did: print its line ``compat`` on stdout (None: it printed nothing) and,
+        with ``stop``, end the command there, status 0. With ``--strict``: ``message`` on stderr, carry
+        on with the other arguments, exit status 1 at the end.
+        """
+        if self.strict:
+            self.warn(message)
+            return
+        if compat is not None:
+            stdout_bytes().flush()
+            click.echo(compat)
+        if stop:
+            raise click.exceptions.Exit(0)
 
     def finish(self) -> None:
         """Exit 1 if any argument failed."""
@@ -243,6 +261,30 @@ def exists(loc: Loc) -> bool:
     return bool(loc.parent.cf().exists(loc.name))
 
 
+def named_as_dir(loc: Loc) -> bool:
+    """cloud-files 6.4.3's test for "this argument names a directory", which never asks an object
+    store: an existing local directory, a path ending in '/', or a bucket (host) root."""
+    if loc.protocol == "file":
+        return loc.slash or not loc.key or os.path.isdir(local_path(loc))
+    return loc.slash or not loc.key
+
+
+def listing_order(loc: Loc, entries: Iterable[Any]) -> Iterable[Any]:
+    """Entries (names or ``(name, size)``) of a listing of ``loc`` in the order cloud-files printed
+    them: file:// and mem:// sorted by name (it sorted those), object stores in their own key order."""
+    if loc.protocol in ("file", "mem"):
+        return sorted(entries)
+    return entries
+
+
+def bucket_relative(loc: Loc) -> str:
+    """The path cloud-files 6.4.3 named in ``cat``'s "does not exist" line: the key within the bucket,
+    and for local files the absolute path without its first component (``/tmp/a/b`` -> ``a/b``)."""
+    if loc.protocol == "file":
+        return loc.key.partition("/")[2]
+    return loc.key
+
+
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """``*`` matches within one level, ``**`` across levels; every other character is literal."""
     out = []
@@ -282,7 +324,9 @@ def expand_glob(loc: Loc, *, recursive: bool, size: bool = False, dirs: bool = F
     for entry in cf.list(prefix=literal, flat=True, size=size):
         name, nbytes = entry if size else (entry, None)
         if name.endswith("/"):
-            if dirs and regex.match(name[:-1]):
+            # 'dir/' is listed for 'di*' but not for 'd*r' (cloud-files matched 'dir/' against the
+            # text after the last '*')
+            if dirs and pattern.endswith("*") and regex.match(name[:-1]):
                 yield name, None
             continue
         if regex.match(name):

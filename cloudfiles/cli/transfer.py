@@ -30,8 +30,10 @@ from .common import (
     in_order_groups,
     is_dir,
     list_dir,
+    listing_order,
     local_path,
     locate,
+    named_as_dir,
     processes_for,
     progress_bar,
     read_stdin_paths,
@@ -67,19 +69,18 @@ class _Plan:
     dest: Loc
     pairs: Iterable[tuple[str, str] | tuple[str, str, int | None]]
     whole_dir: bool = False  # src is a directory copied as a whole (mv may rename it)
+    listed: bool = False  # pairs come from a listing (a directory or a glob): dest is a directory
 
 
 class _Planner:
     """Works out source and destination names for cp and mv (gsutil-style directory naming)."""
 
-    def __init__(self, state: State, dest: Loc, nsources: int, recursive: bool, verb: str) -> None:
+    def __init__(self, state: State, dest: Loc, recursive: bool, verb: str) -> None:
         self.state = state
         self.dest = dest
         self.recursive = recursive
         self.verb = verb
-        self.many = nsources > 1
         self._dest_is_dir: bool | None = None
-        self._dest_is_file: bool | None = None
 
     @property
     def dest_is_dir(self) -> bool:
@@ -87,35 +88,42 @@ class _Planner:
             self._dest_is_dir = self.dest.slash or is_dir(self.dest)
         return self._dest_is_dir
 
-    @property
-    def dest_is_file(self) -> bool:
-        if self._dest_is_file is None:
-            self._dest_is_file = bool(self.dest.key) and exists(self.dest)
-        return self._dest_is_file
-
-    def _dest_dir_for_many(self) -> Loc | None:
-        """The destination as a directory for several files; None (reported) if it is a file."""
-        if not self.dest_is_dir and self.dest_is_file:
-            self.state.warn(f"{self.dest.arg}: Not a directory")
-            return None
-        return self.dest
+    def dest_not_a_dir(self, *, crashed: bool = False) -> bool:
+        """Several files cannot go to an existing local file (reported as cloud-files did; ``crashed``:
+        where it failed with a traceback instead, an error in any mode)."""
+        if self.dest.protocol == "file" and not self.dest_is_dir and os.path.lexists(local_path(self.dest)):
+            if crashed:
+                self.state.warn(f"{self.dest.arg}: Not a directory")
+                return True
+            self.state.report(
+                f"{self.dest.arg}: Not a directory",
+                f"cloudfiles: {self.dest.path()} is not a directory (not copied).",
+            )
+            return True
+        return False
 
     def plan(self, src: Loc) -> _Plan | None:
         if src.is_glob:
-            dest = self._dest_dir_for_many()
-            if dest is None:
+            if self.dest_not_a_dir():
                 return None
             # Sizes from the listing let the copy tell small objects from ones to stream, without HEADs.
             pairs = ((n, n, size) for n, size in expand_glob(src, recursive=self.recursive, size=True))
-            return _Plan(src.parent, dest, pairs)
+            return _Plan(src.parent, self.dest, pairs, listed=True)
         if is_dir(src):
             if not self.recursive and self.verb == "cp":
-                self.state.warn(f"{src.arg}: is a directory (not copied; use -r)")
+                self.state.report(
+                    f"{src.arg}: is a directory (not copied; use -r)",
+                    f"cloudfiles: {src.arg} is a directory (not copied).",
+                )
                 return None
-            if self.dest_is_dir and src.name:
+            dest_is_dir = self.dest_is_dir
+            if self.verb == "mv" and src.protocol == "file" and self.dest.protocol == "file":
+                # a local directory move is shutil.move, as in cloud-files: into DEST if it is a
+                # directory, else renamed to DEST (a trailing '/' on a new name changes nothing)
+                dest_is_dir = os.path.isdir(local_path(self.dest))
+            if dest_is_dir and src.name:
                 target = self.dest.child(src.name)
-            elif self.dest_is_file:
-                self.state.warn(f"{self.dest.arg}: Not a directory")
+            elif self.dest_not_a_dir(crashed=self.verb == "mv" and src.protocol == "file"):  # a rename
                 return None
             else:
                 target = self.dest
@@ -123,16 +131,29 @@ class _Planner:
                 self.state.warn(f"cannot {self.verb} {src.arg} into itself ({self.dest.arg})")
                 return None
             pairs = ((n, n, size) for n, size in list_dir(src, size=True))
-            return _Plan(src, target, pairs, whole_dir=True)
+            return _Plan(src, target, pairs, whole_dir=True, listed=True)
         if not exists(src):
-            self.state.warn(f"{src.arg}: No such file or directory")
+            self.state.report(
+                f"{src.arg}: No such file or directory",
+                f"cloudfiles: source path not found: {src.path().replace('file://', '', 1)}",
+            )
             return None
-        if self.many or self.dest_is_dir:
-            dest = self._dest_dir_for_many()
-            if dest is None:
-                return None
-            return _Plan(src.parent, dest, [(src.name, src.name)])
+        if self.dest_is_dir:
+            return _Plan(src.parent, self.dest, [(src.name, src.name)])
         return _Plan(src.parent, self.dest.parent, [(src.name, self.dest.name)])
+
+
+def _several_need_a_directory(state: State, sources: Sequence[str], dest: Loc) -> bool:
+    """cp/mv with several sources need a destination directory; cloud-files refused anything else
+    (before copying anything) unless it ended in '/', was a local directory or a bucket. A prefix
+    holding objects counts as a directory here too."""
+    if len(sources) < 2 or named_as_dir(dest) or (dest.protocol != "file" and is_dir(dest)):
+        return False
+    state.report(
+        f"{dest.arg}: Not a directory (several sources need a destination directory)",
+        "cloudfiles: destination must be a directory for multiple source files.", stop=True,
+    )
+    return True
 
 
 def _stdin_plans(dest: Loc, state: State, **options: Any) -> list[_Plan]:
@@ -160,7 +181,7 @@ def _charts(recordings: list[TransmissionMonitor], flight_time: bool, io_rate: b
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.argument("destination")
 @click.option("-r", "--recursive", is_flag=True, help="Copy directories (and glob matches) recursively.")
 @click.option(
@@ -209,16 +230,22 @@ def cp(
     opts = TransferOptions(
         reencode=reencode_option(compression), block_size=block_size, part_bytes=part_bytes, resumable=resumable,
     )
-    planner = _Planner(state, dest, len(sources) + ("-" in sources), recursive, "cp")
+    if _several_need_a_directory(state, sources, dest):
+        state.finish()
+        return
+    planner = _Planner(state, dest, recursive, "cp")
     with progress_bar(progress, "Copying") as bar:
         opts.bar = bar
         for arg in sources:
             if arg == "-":
-                plans = _stdin_plans(dest, state, no_sign_request=no_sign_request)
+                plans = [] if planner.dest_not_a_dir() else _stdin_plans(dest, state, no_sign_request=no_sign_request)
             else:
                 plan = planner.plan(locate(arg, no_sign_request=no_sign_request))
                 plans = [plan] if plan is not None else []
             for plan in plans:
+                if plan.listed and plan.dest.protocol == "file":
+                    # a directory (or glob) copy creates its destination directory even when empty
+                    os.makedirs(local_path(plan.dest), exist_ok=True)
                 if dask_address:
                     _dask_transfer(plan, opts, dask_address, state)
                 else:
@@ -256,18 +283,26 @@ def _cp_to_stdout(sources: Sequence[str], recursive: bool, state: State, no_sign
             continue
         loc = locate(arg, no_sign_request=no_sign_request)
         if loc.is_glob:
-            write_files_to_stdout(loc.parent, (n for n, _ in expand_glob(loc, recursive=recursive)), state)
+            matches = listing_order(loc.parent, expand_glob(loc, recursive=recursive))
+            write_files_to_stdout(loc.parent, (n for n, _ in matches), state)
         elif is_dir(loc):
             if not recursive:
-                state.warn(f"{arg}: is a directory (not copied; use -r)")
+                state.report(
+                    f"{arg}: is a directory (not copied; use -r)", f"cloudfiles: {arg} is a directory (not copied).",
+                )
                 continue
-            write_files_to_stdout(loc, (n for n, _ in list_dir(loc)), state)
+            write_files_to_stdout(loc, (n for n, _ in listing_order(loc, list_dir(loc))), state)
+        elif not exists(loc):
+            state.report(
+                f"{arg}: No such file or directory",
+                f"cloudfiles: source path not found: {loc.path().replace('file://', '', 1)}",
+            )
         else:
             write_files_to_stdout(loc.parent, [loc.name], state)
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.argument("destination")
 @_common_transfer_options
 def mv(
@@ -283,22 +318,34 @@ def mv(
     if dest.is_glob or destination == "-":
         raise CLIError(f"{destination}: not a valid destination for mv")
     opts = TransferOptions(block_size=block_size, part_bytes=part_bytes)
-    planner = _Planner(state, dest, len(sources) + ("-" in sources), True, "mv")
+    if _several_need_a_directory(state, sources, dest):
+        state.finish()
+        return
+    planner = _Planner(state, dest, True, "mv")
     with progress_bar(progress, "Moving") as bar:
         opts.bar = bar
         for arg in sources:
+            emptied: list[str] = []  # local directories a glob matched: they go once emptied
             if arg == "-":
-                plans = _stdin_plans(dest, state, no_sign_request=no_sign_request)
+                plans = [] if planner.dest_not_a_dir() else _stdin_plans(dest, state, no_sign_request=no_sign_request)
             else:
-                plan = planner.plan(locate(arg, no_sign_request=no_sign_request))
+                src = locate(arg, no_sign_request=no_sign_request)
+                if src.is_glob and src.protocol == "file":
+                    emptied = [
+                        local_path(src.parent.child(n)) for n, _ in expand_glob(src, recursive=False, dirs=True)
+                        if n.endswith("/")
+                    ]
+                plan = planner.plan(src)
                 plans = [plan] if plan is not None else []
             for plan in plans:
-                if plan.whole_dir and plan.src.protocol == "file" and plan.dest.protocol == "file":
-                    if _rename_local_dir(plan.src, plan.dest):
-                        continue
+                local = plan.src.protocol == "file" and plan.dest.protocol == "file"
+                if plan.whole_dir and local and _rename_local_dir(plan.src, plan.dest):
+                    continue
                 run_transfer(plan.src, plan.dest, plan.pairs, opts, move=True)
-                if plan.whole_dir and plan.src.protocol == "file":
-                    _remove_empty_dirs(local_path(plan.src))
+                if plan.whole_dir and local:
+                    _remove_empty_dirs(local_path(plan.src))  # merged into an existing directory
+            for top in emptied:
+                _remove_empty_dirs(top)
     state.finish()
 
 
@@ -321,20 +368,22 @@ def _remove_empty_dirs(top: str) -> None:
 
 # -- rm -----------------------------------------------------------------------------------------------------
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("-r", "--recursive", is_flag=True, help="Remove directories and everything in them.")
 @click.option("--progress", is_flag=True, help="Show a progress bar (on stderr).")
 @click.option("-b", "--block-size", default=128, show_default=True, help="Deletions per process block (-p).")
 def rm(paths: tuple[str, ...], recursive: bool, progress: bool, block_size: int) -> None:
     """Remove files; directories only with -r. '-' reads paths from stdin.
 
-    'rm -r a/test' removes a/test and everything under a/test/, never a/test2.
+    'rm -r a/test' removes the files under a/test/ (never a/test2; local directories stay, emptied,
+    as with cloud-files). A directory without -r prints 'cloudfiles: PATH: is a directory.' and
+    nothing is removed; missing files are passed over silently (--strict: both are errors on
+    stderr, exit status 1, and the other paths are still removed).
     """
     state = current_state()
-    # (path, from stdin): stdin lists name files and are deleted without a lookup each
-    args = [(p, False) for p in paths if p != "-"]
-    if "-" in paths:
-        args += [(p, True) for p in read_stdin_paths()]
+    # (path, from stdin): stdin lists name files and are not looked up one by one in --strict mode.
+    # '-' reads stdin only as the sole argument (elsewhere it is a file named '-', as in cloud-files).
+    args = [(p, True) for p in read_stdin_paths()] if paths == ("-",) else [(p, False) for p in paths]
 
     singles: list[Loc] = []
     trees: list[Loc] = []
@@ -345,19 +394,20 @@ def rm(paths: tuple[str, ...], recursive: bool, progress: bool, block_size: int)
             raise CLIError(f"{arg}: http(s):// is read-only")
         if loc.is_glob:
             globs.append(loc)
-        elif from_stdin and loc.key:
-            singles.append(loc)
-        elif loc.key and (not loc.slash or loc.protocol == "file") and exists(loc):
-            singles.append(loc)
-            if recursive and loc.protocol != "file" and is_dir(loc):
-                trees.append(loc)  # an object store may hold both a/test and a/test/...
-        elif is_dir(loc):
-            if not recursive:
-                state.warn(f"{arg}: is a directory (use -r)")
-                continue
+        elif recursive and is_dir(loc):
             trees.append(loc)
-        else:
+            if loc.protocol != "file" and loc.key and not loc.slash and exists(loc):
+                singles.append(loc)  # an object store may hold both a/test and a/test/...
+        elif named_as_dir(loc) or (state.strict and not from_stdin and loc.protocol != "file" and is_dir(loc)):
+            if recursive:
+                if state.strict:
+                    state.warn(f"{arg}: No such file or directory")
+                continue  # 'dir/' with nothing under it
+            state.report(f"{arg}: is a directory (use -r)", f"cloudfiles: {arg}: is a directory.", stop=True)
+        elif state.strict and not from_stdin and not exists(loc):
             state.warn(f"{arg}: No such file or directory")
+        else:
+            singles.append(loc)
 
     with progress_bar(progress, "Deleting") as bar:
         for parent, names in group_by_dir(singles).values():
@@ -366,8 +416,6 @@ def rm(paths: tuple[str, ...], recursive: bool, progress: bool, block_size: int)
             _delete(loc.parent, (n for n, _ in expand_glob(loc, recursive=recursive)), block_size, bar)
         for loc in trees:
             _delete(loc, (n for n, _ in list_dir(loc)), block_size, bar)
-            if loc.protocol == "file":
-                _remove_empty_dirs(local_path(loc))
     state.finish()
 
 
@@ -385,18 +433,24 @@ def _delete(base: Loc, names: Iterable[str], block_size: int, bar: Any) -> None:
 
 # -- touch --------------------------------------------------------------------------------------------------
 @click.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option("--progress", is_flag=True, help="Show a progress bar (on stderr).")
 @click.option("--no-sign-request", is_flag=True, help="Unsigned s3 requests.")
 def touch(sources: tuple[str, ...], progress: bool, no_sign_request: bool) -> None:
-    """Create empty files where missing (local files also get a fresh modification time)."""
-    locs = [locate(arg, no_sign_request=no_sign_request) for arg in sources]
-    for loc in locs:
-        if not loc.key or loc.slash:
-            raise CLIError(f"{loc.arg}: not a file path")
+    """Create empty files where missing (local files and directories also get a fresh modification time)."""
+    locs = []
+    for arg in sources:
+        loc = locate(arg, no_sign_request=no_sign_request)
         if loc.protocol in ("http", "https"):
             raise CLIError(f"{loc.arg}: http(s):// is read-only")
-    with progress_bar(progress, "Touching", total=len(locs)) as bar:
+        if loc.protocol == "file" and os.path.isdir(local_path(loc)):
+            os.utime(local_path(loc))
+            continue
+        if not loc.key or loc.slash:
+            raise CLIError(f"{loc.arg}: not a file path")
+        locs.append(loc)
+    with progress_bar(progress, "Touching", total=len(sources)) as bar:
+        bar.update(len(sources) - len(locs))
         for parent, names in group_by_dir(locs).values():
             parent.cf().touch(names, progress=False)
             bar.update(len(names))
@@ -404,13 +458,23 @@ def touch(sources: tuple[str, ...], progress: bool, no_sign_request: bool) -> No
 
 # -- mkdir ------------------------------------------------------------------------------------------------
 @click.command("mkdir")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 def mkdir_(paths: tuple[str, ...]) -> None:
-    """Create local directories (with parents). Object stores have no directories: a no-op there."""
+    """Create local directories (with parents). Object stores have no directories: a no-op there.
+
+    A path that exists already is left alone (--strict: an existing file is an error).
+    """
+    state = current_state()
     for arg in paths:
         loc = locate(arg)
-        if loc.protocol == "file":
-            os.makedirs(local_path(loc), exist_ok=True)
+        if loc.protocol != "file":
+            continue
+        target = local_path(loc)
+        if os.path.lexists(target) and not os.path.isdir(target):
+            state.report(f"{arg}: File exists (not a directory)")
+            continue
+        os.makedirs(target, exist_ok=True)
+    state.finish()
 
 
 # -- sync ---------------------------------------------------------------------------------------------------

@@ -63,6 +63,11 @@ def invoke(*args: str, stdin: bytes | None = None, code: int = 0) -> Result:
     return result
 
 
+def strict(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run with ``--strict``: missing files and refused arguments are errors (stderr, exit 1)."""
+    return run("--strict", *args, stdin=stdin, check=False)
+
+
 def assert_user_error(proc: subprocess.CompletedProcess[bytes] | Result, *needles: str) -> None:
     """Non-zero exit, and one-line ``cloudfiles:`` messages on stderr instead of a traceback."""
     if isinstance(proc, Result):
@@ -137,13 +142,19 @@ def test_help_for_every_command() -> None:
 
 
 def test_user_errors_are_one_line_messages(tmp_path: Path) -> None:
-    assert_user_error(run("cp", str(tmp_path / "missing"), str(tmp_path / "x"), check=False), "No such file")
-    assert_user_error(run("cat", str(tmp_path / "missing"), check=False), "No such file")
+    """--strict: every failure is a one-line message on stderr and exit status 1 (the default prints
+    cloud-files' own lines on stdout, exit 0: tests/integration/test_cli_parity.py)."""
+    assert_user_error(strict("cp", str(tmp_path / "missing"), str(tmp_path / "x")), "No such file")
+    assert_user_error(strict("cat", str(tmp_path / "missing")), "No such file")
     assert_user_error(run("ls", "foo://bucket/x", check=False), "unsupported path")
-    assert_user_error(run("ls", str(tmp_path / "nope"), check=False), "No such file")
-    assert_user_error(run("cp", "-c", "gzip", "nobucket:x://y", str(tmp_path), check=False))
-    assert_user_error(run("head", str(tmp_path / "missing"), check=False), "No such file")
-    assert_user_error(run("du", str(tmp_path / "missing"), check=False), "No such file")
+    assert_user_error(strict("ls", str(tmp_path / "nope")), "No such file")
+    assert_user_error(strict("cp", "-c", "gzip", "nobucket:x://y", str(tmp_path)))
+    assert_user_error(strict("head", str(tmp_path / "missing")), "No such file")
+    assert_user_error(strict("du", str(tmp_path / "missing")), "No such file")
+    assert_user_error(strict("rm", str(tmp_path / "missing")), "No such file")
+    assert_user_error(strict("cp", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "nodir")), "Not a directory")
+    (tmp_path / "file").write_bytes(b"")
+    assert_user_error(strict("mkdir", str(tmp_path / "file")), "File exists")
     assert_user_error(run("xfer", "execute", str(tmp_path / "no.db"), check=False), "No such file")
     assert_user_error(run("cat", "-r", "x-y", str(tmp_path / "f"), check=False), "bad range")
     assert_user_error(run("ls", str(tmp_path / "a*" / "b"), check=False), "wildcards")
@@ -221,7 +232,7 @@ def test_cp_gsutil_directory_naming(src: Path, tmp_path: Path) -> None:
     run("cp", str(src / "plain.txt"), str(tmp_path / "exists"))  # file into dir
     assert (tmp_path / "exists" / "plain.txt").read_bytes() == FILES["plain.txt"]
 
-    proc = run("cp", str(src), str(tmp_path / "norec"), check=False)  # dir without -r
+    proc = strict("cp", str(src), str(tmp_path / "norec"))  # dir without -r
     assert_user_error(proc, "is a directory")
     assert not (tmp_path / "norec").exists()
     assert_user_error(run("cp", "-r", str(src), str(src / "nested"), check=False), "into itself")
@@ -239,8 +250,8 @@ def test_mem_directory_naming_and_prefix_safety() -> None:
     assert {f"new/{k}" for k in FILES} <= listing
     assert "out/dir2/other" not in listing and "new/other" not in listing  # dir2 is not under dir/
     # a trailing '/' does not make a missing source a directory (it is looked up)
-    assert_user_error(invoke("cp", "-r", f"{base}/nothing/", f"{base}/x", code=1), "No such file")
-    assert_user_error(invoke("ls", f"{base}/nothing/", code=1), "No such file")
+    assert_user_error(invoke("--strict", "cp", "-r", f"{base}/nothing/", f"{base}/x", code=1), "No such file")
+    assert_user_error(invoke("--strict", "ls", f"{base}/nothing/", code=1), "No such file")
 
 
 def test_cp_globs(src: Path, tmp_path: Path) -> None:
@@ -257,10 +268,10 @@ def test_cp_globs(src: Path, tmp_path: Path) -> None:
 
 
 def test_cp_many_sources_and_stdin(src: Path, tmp_path: Path) -> None:
-    run("cp", str(src / "plain.txt"), str(src / "binary.bin"), str(tmp_path / "many"))
+    run("cp", str(src / "plain.txt"), str(src / "binary.bin"), str(tmp_path / "many") + "/")
     assert tree(tmp_path / "many") == {"plain.txt", "binary.bin"}
     (tmp_path / "afile").write_bytes(b"x")
-    proc = run("cp", str(src / "plain.txt"), str(src / "empty"), str(tmp_path / "afile"), check=False)
+    proc = strict("cp", str(src / "plain.txt"), str(src / "empty"), str(tmp_path / "afile"))
     assert_user_error(proc, "Not a directory")
 
     listing = "\n".join([str(src / "plain.txt"), str(src / "nested/deeper/leaf.json"), ""]).encode()
@@ -284,7 +295,7 @@ def test_cp_in_parallel_processes(src: Path, tmp_path: Path) -> None:
     assert stored_encoding(out, "f7") == "zstd"
     proc = run("-p", "2", "rm", "-r", "--progress", "-b", "7", str(tmp_path / "out"))
     assert proc.stdout == b"" and b"Deleting" in proc.stderr  # bars go to stderr
-    assert not (tmp_path / "out").exists()
+    assert list((tmp_path / "out").iterdir()) == []  # emptied; the directory stays, as in cloud-files
 
 
 # -- mv ---------------------------------------------------------------------------------------------------
@@ -308,24 +319,25 @@ def test_rm_refuses_directories_and_is_scoped(tmp_path: Path) -> None:
     a = tmp_path / "a"
     cf = CloudFiles(f"file://{a}")
     cf.puts([("test/x", b"1"), ("test/sub/y", b"2"), ("test2/z", b"3"), ("test.txt", b"4"), ("k", b"5")])
-    assert_user_error(run("rm", str(a / "test"), check=False), "is a directory")
+    assert_user_error(strict("rm", str(a / "test")), "is a directory")
     assert set(cf.list()) == {"test/x", "test/sub/y", "test2/z", "test.txt", "k"}
     run("rm", "-r", str(a / "test"))
     assert set(cf.list()) == {"test2/z", "test.txt", "k"}
-    assert not (a / "test").exists()  # empty local directories go too
+    assert (a / "test/sub").is_dir() and not any(p.is_file() for p in (a / "test").rglob("*"))  # as cloud-files
     run("rm", str(a / "*.txt"))
     assert set(cf.list()) == {"test2/z", "k"}
     run("rm", "-", stdin=f"{a / 'k'}\n".encode())
     assert set(cf.list()) == {"test2/z"}
-    assert_user_error(run("rm", str(a / "gone"), check=False), "No such file")
+    assert_user_error(strict("rm", str(a / "gone")), "No such file")
 
 
 def test_rm_mem_prefix_safety() -> None:
     base = mem()
     cf = CloudFiles(base)
     cf.puts([("a/test/x", b"1"), ("a/test/y/z", b"2"), ("a/test2/w", b"3"), ("a/test", b"obj"), ("a/testx", b"4")])
-    result = invoke("rm", f"{base}/a/test2", code=1)
+    result = invoke("--strict", "rm", f"{base}/a/test2", code=1)
     assert_user_error(result, "is a directory")
+    invoke("rm", f"{base}/a/test2")  # cloud-files took a path without '/' for an object: nothing to delete
     invoke("rm", "-r", f"{base}/a/test")
     assert set(cf.list()) == {"a/test2/w", "a/testx"}
     invoke("rm", f"{base}/a/test*")
@@ -344,7 +356,7 @@ def test_cat_binary_ranges_and_order(src: Path, tmp_path: Path) -> None:
     assert run("cat", "-r", "3-9", str(src / "packed")).stdout == ALL_FILES["packed"][3:9]  # stored gzip
     stdin = f"{src / 'plain.txt'}\n{src / 'binary.bin'}\n".encode()
     assert run("cat", "-", stdin=stdin).stdout == FILES["plain.txt"] + BINARY
-    proc = run("cat", str(src / "plain.txt"), str(src / "missing"), check=False)
+    proc = strict("cat", str(src / "plain.txt"), str(src / "missing"))
     assert proc.stdout == FILES["plain.txt"]
     assert_user_error(proc, "missing: No such file")
     assert_user_error(run("cat", str(src / "nested"), check=False), "is a directory")
@@ -366,10 +378,12 @@ def test_head_touch_mkdir(tmp_path: Path) -> None:
     assert (tmp_path / "d/e/f").is_dir()
     run("touch", str(tmp_path / "d/t1"), str(tmp_path / "d/e/t2"))
     assert (tmp_path / "d/t1").read_bytes() == b"" and (tmp_path / "d/e/t2").exists()
-    meta = json.loads(run("head", str(tmp_path / "d/t1")).stdout)
+    meta = json.loads(run("head", "--json", str(tmp_path / "d/t1")).stdout)
     assert meta["Content-Length"] == 0
-    many = json.loads(run("head", str(tmp_path / "d/*")).stdout)
-    assert list(many) == [f"file://{tmp_path}/d/t1"]
+    run("touch", str(tmp_path / "d/t0"))
+    many = json.loads(run("head", "--json", str(tmp_path / "d/*")).stdout)
+    assert list(many) == ["t0", "t1"] and many["t1"]["Content-Length"] == 0  # keyed by name in the glob's dir
+    assert "'Content-Length': 0" in run("head", str(tmp_path / "d/t1")).stdout.decode()  # Python's notation
     m = mem()
     invoke("touch", f"{m}/x/y")
     assert CloudFiles(m).get("x/y") == b""
@@ -382,8 +396,12 @@ def test_ls_variants(src: Path, tmp_path: Path) -> None:
 
     full = {f"file://{src}/{k}" for k in ALL_FILES}
     assert set(lines(str(src))) == full
-    assert set(lines("--shortpath", str(src))) == set(ALL_FILES)
-    assert set(lines("--shortpath", "--flat", str(src))) == {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
+    assert lines(str(src)) == sorted(full)  # file:// listings print sorted, as in cloud-files
+    # the last component is a prefix: names are relative to its directory
+    assert set(lines("--shortpath", str(src))) == {f"src/{k}" for k in ALL_FILES}
+    flat = {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
+    assert set(lines("--shortpath", "--flat", str(src))) == {f"src/{k}" for k in flat}
+    assert set(lines("--shortpath", "--flat", f"file://{src}/")) == flat
     assert set(lines("--shortpath", str(src / "*"))) == {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
     assert set(lines("--shortpath", str(src / "**.json"))) == {"nested/deeper/leaf.json"}
     assert set(lines("--shortpath", str(src / "*.txt"))) == {"plain.txt"}
@@ -393,15 +411,19 @@ def test_ls_variants(src: Path, tmp_path: Path) -> None:
 
 def test_ls_http_and_mem(web: tuple[str, CloudFiles]) -> None:
     url, _ = web
-    out = run("ls", "--shortpath", url).stdout.decode().splitlines()
+    out = run("ls", "--shortpath", url + "/").stdout.decode().splitlines()
     assert set(out) == set(FILES)
     m = mem()
     seed(CloudFiles(f"{m}/dir"))
     CloudFiles(f"{m}/dir2").put("x", b"")
-    assert set(invoke("ls", f"{m}/dir").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES}
+    assert set(invoke("ls", f"{m}/dir/").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES}
+    # without the '/' the last component is a prefix (cloud-files): dir2 matches too
+    assert set(invoke("ls", f"{m}/dir").stdout.splitlines()) == {f"{m}/dir/{k}" for k in FILES} | {f"{m}/dir2/x"}
     assert set(invoke("ls", "--shortpath", "--flat", f"{m}/").stdout.splitlines()) == {"dir/", "dir2/"}
     assert invoke("ls", f"{m}/dir/plain.txt").stdout == f"{m}/dir/plain.txt\n"  # a file lists itself
-    assert_user_error(invoke("ls", f"{m}/dir/plain", code=1), "No such file")  # not a prefix match
+    assert invoke("ls", f"{m}/dir/plain").stdout == f"{m}/dir/plain.txt\n"  # a prefix match
+    assert invoke("ls", f"{m}/dir/none").stdout == ""
+    assert_user_error(invoke("--strict", "ls", f"{m}/dir/none", code=1), "No such file")
     assert invoke("ls", f"{url}/plain.txt").stdout == f"{url}/plain.txt\n"
 
 
@@ -413,8 +435,8 @@ def test_expand_expr() -> None:
 
 def test_ls_sqlite_is_resumable(src: Path, tmp_path: Path) -> None:
     db = tmp_path / "list.db"
-    run("ls", "--sqlite", str(db), str(src))
-    run("ls", "--sqlite", str(db), str(src))  # a rerun adds nothing twice
+    run("ls", "--sqlite", str(db), f"file://{src}/")
+    run("ls", "--sqlite", str(db), f"file://{src}/")  # a rerun adds nothing twice
     rows = sqlite3.connect(db).execute("SELECT path, size FROM files").fetchall()
     assert sorted(p for p, _ in rows) == sorted(ALL_FILES)
     assert dict(rows)["binary.bin"] == len(BINARY)
@@ -425,12 +447,12 @@ def test_du_flags(tmp_path: Path) -> None:
     d = tmp_path / "du"
     CloudFiles(f"file://{d}").puts([("a.txt", b"x" * 1000), ("b.txt", b"y" * 2000), ("sub/c.bin", b"z" * 3000)])
     per_file = run("du", str(d)).stdout.decode().splitlines()
-    assert sorted(per_file) == sorted([f"1000\t{d}/a.txt", f"2000\t{d}/b.txt", f"3000\t{d}/sub/c.bin"])
+    assert per_file == ["1000\ta.txt", "2000\tb.txt", "3000\tsub/c.bin"]  # named within the directory
     assert run("du", "-s", str(d)).stdout.decode() == f"6000\t{d}\n"
     out = run("du", "-s", "-c", "-N", str(d), str(d / "sub")).stdout.decode().splitlines()
     assert out == [f"6000\t{d}", f"3000\t{d / 'sub'}", "9000\tbytes total", "4\tfiles total"]
     assert run("du", "-s", "-h", str(d)).stdout.decode() == f"5.86 KiB\t{d}\n"
-    assert run("du", "-h", str(d / "a.txt")).stdout.decode() == f"1000 bytes\t{d}/a.txt\n"
+    assert run("du", "-h", str(d / "a.txt")).stdout.decode() == f"1000 bytes\t{d}/a.txt\n"  # as given
     out = run("du", "-s", "-e", str(d)).stdout.decode()
     assert "3000\t.bin" in out and "3000\t.txt" in out and "Usage by file extension:" in out
 
@@ -534,13 +556,14 @@ def test_sync_mem_and_http_are_idempotent(web: tuple[str, CloudFiles], nginx) ->
 def test_verify(src: Path, tmp_path: Path) -> None:
     run("cp", "-r", str(src), str(tmp_path / "copy"))
     assert b"success" in run("verify", "--md5", str(src), str(tmp_path / "copy")).stdout
-    proc = run("verify", str(src), str(tmp_path / "copy"), check=False)
-    assert proc.returncode == 1 and b"rerun with --md5" in proc.stdout  # local files have no checksums
+    proc = strict("verify", str(src), str(tmp_path / "copy"))
+    assert_user_error(proc, "use --md5")  # local files have no checksums
     (tmp_path / "copy" / "binary.bin").write_bytes(bytes(reversed(BINARY)))
-    proc = run("verify", "--md5", "-v", str(src), str(tmp_path / "copy"), check=False)
+    proc = strict("verify", "--md5", "-v", str(src), str(tmp_path / "copy"))
     assert proc.returncode == 1 and b"binary.bin" in proc.stdout and b"failed" in proc.stdout
+    assert run("verify", "--md5", str(src), str(tmp_path / "copy")).stdout.startswith(b"failed. 1 failed.")
     (tmp_path / "copy" / "more").write_bytes(b"")
-    assert run("verify", "--md5", str(src), str(tmp_path / "copy"), check=False).returncode == 1
+    assert strict("verify", "--md5", str(src), str(tmp_path / "copy")).returncode == 1
 
 
 # -- alias, acl, license ----------------------------------------------------------------------------------
@@ -550,7 +573,8 @@ def test_alias_acl_license(src: Path) -> None:
     assert "(official)" in run("alias", "ls").stdout.decode()
     run("alias", "rm", "cftestalias")
     assert "cftestalias" not in run("alias", "ls").stdout.decode()
-    assert_user_error(run("alias", "rm", "matrix", check=False), "official")
+    assert_user_error(strict("alias", "rm", "matrix"), "official")
+    assert run("alias", "rm", "matrix").stdout == b"Cannot remove an official alias.\n"
     mode = run("acl", "get", str(src / "plain.txt")).stdout.decode().strip()
     assert int(mode, 8) == os.stat(src / "plain.txt").st_mode
     assert "BSD" in run("license").stdout.decode()

@@ -118,8 +118,13 @@ def test_cp_single_objects_stdout_and_globs(env: None, src: Path, tmp_path: Path
 def test_ls_du_cat_rm_on_object_stores(env: None, src: Path) -> None:
     for base in (s3_path(), gs_path()):
         run("cp", "-r", str(src), base)
-        assert set(run("ls", "--shortpath", base).stdout.decode().split()) == set(ALL_FILES)
-        assert set(run("ls", base).stdout.decode().split()) == {f"{base}/{k}" for k in ALL_FILES}
+        # 'base/' is the directory; 'base' alone would be a prefix (cli1 also matches cli10/...)
+        assert set(run("ls", "--shortpath", f"{base}/").stdout.decode().split()) == set(ALL_FILES)
+        assert set(run("ls", f"{base}/").stdout.decode().split()) == {f"{base}/{k}" for k in ALL_FILES}
+        bucket, name = base.rsplit("/", 1)
+        assert set(run("ls", "--shortpath", base).stdout.decode().split()) >= {f"{name}/{k}" for k in ALL_FILES}
+        assert f"{name}/" in run("ls", "--shortpath", "--flat", base).stdout.decode().split()
+        assert run("ls", "--shortpath", f"{base}/pla").stdout.decode() == "plain.txt\n"
         flat = set(run("ls", "--shortpath", "--flat", f"{base}/").stdout.decode().split())
         assert flat == {"plain.txt", "binary.bin", "empty", "packed", "nested/"}
         assert set(run("ls", "--shortpath", f"{base}/**.json").stdout.decode().split()) == {"nested/deeper/leaf.json"}
@@ -128,7 +133,10 @@ def test_ls_du_cat_rm_on_object_stores(env: None, src: Path) -> None:
         assert run("cat", f"{base}/packed").stdout == ALL_FILES["packed"]
         stored = sum(api(base).size(list(ALL_FILES)).values())
         assert int(run("du", "-s", f"{base}/").stdout.decode().split()[0]) == stored
-        assert_user_error(run("rm", f"{base}/nested", check=False), "directory")
+        assert_user_error(run("--strict", "rm", f"{base}/nested", check=False), "directory")
+        assert run("rm", f"{base}/nested/").stdout.decode() == f"cloudfiles: {base}/nested/: is a directory.\n"
+        run("rm", f"{base}/nested")  # without '/': an object name, as in cloud-files (there is none)
+        assert api(base).exists("nested/deeper/leaf.json")
         run("rm", f"{base}/plain.txt")
         assert not api(base).exists("plain.txt")
         run("rm", "-r", f"{base}/nested")
