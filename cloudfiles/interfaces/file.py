@@ -557,8 +557,9 @@ class FileInterface(StorageInterface):
                     if flat or not entry.is_symlink():  # like os.walk: do not follow directory symlinks
                         found[f"{name}/"] = (1, name, entry)
                     continue
+                # The filter applies to the name on disk (as in cloud-files: prefix "x.gz" lists "x").
                 base, _enc = strip_suffix(name)
-                if base.startswith(name_filter) and base not in found:
+                if base not in found:
                     found[base] = (0, name, entry)
         for key in sorted(found):
             kind, name, entry = found[key]

@@ -40,6 +40,16 @@ def test_list_is_sorted_by_full_name(cf: CloudFiles) -> None:
     assert [name for name, _ in cf.list("b", size=True)] == ["b1", "b2", "b3"]
 
 
+def test_file_prefix_matches_the_name_on_disk(tmp_path: Any) -> None:
+    cf = CloudFiles(f"file://{tmp_path}/ondisk")
+    cf.put("packed", b"x" * 100, compress="gzip")
+    cf.put("plain", b"y")
+    assert list(cf.list("packed.gz")) == ["packed"]  # cloud-files filtered on disk names, then stripped
+    assert list(cf.list("packed.")) == ["packed"]
+    assert list(cf.list("pa")) == ["packed"]
+    assert list(cf.list("pl")) == ["plain"]
+
+
 def test_slices_follow_the_listing(cf: CloudFiles) -> None:
     first = cf[:3]
     assert sorted(r["path"] for r in first) == ["a", "a-b", "a.txt"]
