@@ -150,7 +150,7 @@ FP=$(cd "$REPO" && list_repo | sort -z | xargs -0 sha256sum | sha256sum | cut -c
 WHEEL_DIR="$WORK/wheels/$FP"
 if ! ls "$WHEEL_DIR"/cloudfiles-*.whl >/dev/null 2>&1; then
   log "building our cloudfiles wheel from $REPO"
-  rm -rf "$WORK/ours-src" "$WORK/wheels"
+  rm -rf "$WORK/ours-src" "$WHEEL_DIR"
   mkdir -p "$WORK/ours-src" "$WHEEL_DIR"
   (cd "$REPO" && list_repo | tar --null -T - -cf -) | tar -xf - -C "$WORK/ours-src"
   "$OURS/bin/pip" wheel -qq --no-deps -w "$WHEEL_DIR" "$WORK/ours-src"
@@ -183,7 +183,8 @@ EOF
   ) || die "$1 does not import $2 $3"
 }
 if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
-  log "ours = $REPO at $(git -C "$REPO" describe --always --dirty -- 2>/dev/null || git -C "$REPO" rev-parse --short HEAD) (wheel $FP)"
+  dirty=$(git -C "$REPO" status --porcelain -- . ':!tests' ':!bench' ':!ci' ':!.ci' | head -c1)
+  log "ours = $REPO at commit $(git -C "$REPO" rev-parse --short HEAD)${dirty:+ plus uncommitted changes} (wheel $FP)"
 else
   log "ours = $REPO (wheel $FP)"
 fi
@@ -304,6 +305,11 @@ done
 # --- 7. compare ------------------------------------------------------------------------------------
 [ -f "$WORK/results/ref/junit.xml" ] || die "no ref results in $WORK/results/ref"
 [ -f "$WORK/results/$OURS_LABEL/junit.xml" ] || die "no $OURS_LABEL results in $WORK/results/$OURS_LABEL"
+# Distributions the ref venv has and ours lacks: what cloud-files pulled in transitively, which
+# CloudVolume code may import without declaring it.
+comm -23 <("$REF/bin/python" -m pip list --format=freeze 2>/dev/null | sed 's/==.*//' | tr 'A-Z_' 'a-z-' | sort) \
+         <("$OURS/bin/python" -m pip list --format=freeze 2>/dev/null | sed 's/==.*//' | tr 'A-Z_' 'a-z-' | sort) \
+  | grep -vx 'cloud-files' | tr '\n' ' ' | sed 's/^\(..*\)$/only in the ref venv (transitive dependencies of cloud-files): \1\n/' || true
 "$PY" - "$WORK/results/ref" "$WORK/results/$OURS_LABEL" <<'EOF'
 import os, sys, xml.etree.ElementTree as ET
 
