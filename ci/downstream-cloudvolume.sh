@@ -8,8 +8,8 @@
 #   WORKDIR  where the sdist, the two venvs and the results live
 #            (default: $CV_DOWNSTREAM_DIR, else /tmp/cv-downstream)
 #   REPO     the cloudfiles checkout to test (default: the repository holding this script);
-#            its working tree (tracked + untracked, not ignored files) is copied and built into a
-#            wheel, so the checkout itself is never written to.
+#            its working tree (tracked + untracked, not ignored files, less tests/ bench/ ci/ .ci/) is
+#            copied and built into a wheel, so the checkout itself is never written to.
 #
 # Environment knobs (all optional):
 #   CV_DOWNSTREAM_RUNS     which suites to run, default "ref ours" (e.g. "ours" to reuse the last ref results)
