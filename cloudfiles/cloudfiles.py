@@ -869,10 +869,13 @@ class CloudFiles:
         parallel: int | bool | None = None,
         storage_class: str | None = None,
         return_recording: bool = False,
+        *,
+        if_not_exists: bool = False,
     ) -> Any:
         """Write one or more Python objects as JSON (``application/json``); see :meth:`puts`.
 
         Unlike cloud-files, ``cache_control`` is forwarded. Input dicts are not modified.
+        ``if_not_exists=True`` refuses to replace existing objects, as in :meth:`puts`.
         """
         items, _multiple = _put_items(files)
         total = totalfn(items, total)
@@ -890,6 +893,7 @@ class CloudFiles:
             parallel=parallel,
             storage_class=storage_class,
             return_recording=return_recording,
+            if_not_exists=if_not_exists,
         )
 
     def put_json(
@@ -900,8 +904,14 @@ class CloudFiles:
         compression_level: int | None = None,
         cache_control: str | None = None,
         storage_class: str | None = None,
+        *,
+        if_not_exists: bool = False,
     ) -> int:
-        """Write one Python object as JSON (``application/json``). Returns 1."""
+        """Write one Python object as JSON (``application/json``). Returns 1.
+
+        ``if_not_exists=True``: raise :class:`~cloudfiles.exceptions.ObjectExistsError` instead of
+        replacing an existing object (see :meth:`put`).
+        """
         return cast(int, self.put_jsons(
             {
                 "path": path,
@@ -913,6 +923,7 @@ class CloudFiles:
                 "storage_class": storage_class,
             },
             parallel=1,
+            if_not_exists=if_not_exists,
         ))
 
     # -- metadata ----------------------------------------------------------------------------------

@@ -43,7 +43,14 @@ import pycurl
 
 from . import __version__, codecpool
 from ._sink import BodySink, BufferSource, keep_forever, prefault
-from .exceptions import CloudFilesError, NetworkError, RequestTimeoutError, TransportError
+from .exceptions import (
+    CloudFilesError,
+    ContentRangeError,
+    NetworkError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    TransportError,
+)
 from .retry import TIMEOUT_CURL_CODES, Retry, Timeout
 
 DEFAULT_SPLIT_THRESHOLD = 64 * 1024 * 1024
@@ -54,15 +61,6 @@ UPLOAD_BUFFER_SIZE = 512 * 1024
 # Seconds of socket silence after which libcurl is asked to check every transfer (see Engine._drive).
 _SWEEP = 0.25
 USER_AGENT = f"cloudfiles/{__version__} libcurl/{pycurl.version_info()[1]}"
-
-
-class ResponseTooLargeError(CloudFilesError):
-    """The body is larger than the caller allowed (``Request.max_size``)."""
-
-
-class ContentRangeError(TransportError):
-    """A ranged GET was answered with other bytes than it asked for: a 206 whose ``Content-Range`` is
-    missing or names another range (retried first). Such a body is never returned as content."""
 
 
 class Request:

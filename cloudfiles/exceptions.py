@@ -77,6 +77,15 @@ def _rebuild_transport(
     return cls(message, url=url, curl_code=curl_code)
 
 
+class ContentRangeError(TransportError):
+    """A ranged GET was answered with other bytes than it asked for: a 206 whose ``Content-Range`` is
+    missing or names another range (retried first). Such a body is never returned as content."""
+
+
+class ResponseTooLargeError(CloudFilesError):
+    """The body is larger than the caller allowed (``Request.max_size``)."""
+
+
 class NetworkError(TransportError, ConnectionError):
     """Connection refused, reset, or dropped; DNS failure; a body shorter than its Content-Length."""
 
@@ -170,6 +179,7 @@ __all__ = [
     "CRC32CIntegrityError",
     "ClientError",
     "CloudFilesError",
+    "ContentRangeError",
     "CompressionError",
     "DecompressedSizeError",
     "DecompressionError",
@@ -181,6 +191,7 @@ __all__ = [
     "NotFoundError",
     "ObjectExistsError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "UnsafePathError",

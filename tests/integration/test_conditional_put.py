@@ -100,6 +100,17 @@ def test_put_if_not_exists_writes_new_and_refuses_existing(make: Any) -> None:
     assert cf.get("k") == b"third"
 
 
+def test_put_json_if_not_exists(make: Any) -> None:
+    cf = make()
+    assert cf.put_json("j", {"v": 1}, if_not_exists=True) == 1
+    with pytest.raises(cfx.ObjectExistsError):
+        cf.put_json("j", {"v": 2}, if_not_exists=True)
+    with pytest.raises(cfx.ObjectExistsError) as info:
+        cf.put_jsons([("j", {"v": 3}), ("j2", {"v": 4})], if_not_exists=True)
+    assert info.value.paths == ["j"]
+    assert cf.get_json(["j", "j2"]) == [{"v": 1}, {"v": 4}]
+
+
 def test_another_encoding_counts_as_existing(make: Any) -> None:
     cf = make()
     cf.put("k", b"x" * 1000, compress="gzip")
