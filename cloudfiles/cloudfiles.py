@@ -61,7 +61,6 @@ PutType = Any
 RESULT_KEYS = ("path", "content", "byte_range", "error", "compress", "raw", "tags")
 
 _LOCAL_PROTOCOLS = ("file", "mem")
-_NO_REQUEST_PAYER = ("file", "mem", "http", "https")
 
 
 # -- small helpers -----------------------------------------------------------------------------------
@@ -327,12 +326,9 @@ class CloudFiles:
         self._path = paths.extract(cloudpath)
         if endpoint:
             self._path = self._path._replace(host=endpoint)
-        if request_payer is not None and self._path.protocol in _NO_REQUEST_PAYER:
-            raise ValueError(f"request_payer is not supported for {self._path.protocol}://")
-        if self._path.protocol == "s3" and request_payer not in (None, "requester"):
-            raise ValueError(f"request_payer for s3 must be 'requester'. Got: {request_payer!r}")
         self._interface_cls = get_interface_class(self._path.protocol or "file")
-        if self._path.protocol == "mem":
+        self._interface_cls.check_request_payer(self._path.protocol or "file", request_payer)
+        if self._interface_cls.in_process:
             self.num_threads = 0
         self._iface: StorageInterface | None = None
         self._iface_lock = forksafe.new_lock()
@@ -411,7 +407,7 @@ class CloudFiles:
         if value == 0:
             value = multiprocessing.cpu_count()
         # mem:// lives in this process's memory: other processes cannot see it, so it always runs here.
-        if self._path.protocol == "mem":
+        if self._interface_cls.in_process:
             return 1
         return value
 
@@ -1171,7 +1167,7 @@ class CloudFiles:
         items = toiter(paths)
         total = totalfn(items, None)
         target = None if reencode is None else _normalize_compress(reencode)
-        copier = self._server_copier(src) if reencode is None and content_type is None else None
+        copier = src.interface.server_copier(self.interface) if reencode is None and content_type is None else None
         with self._bar(progress, total, "Transferring") as bar:
             if copier is not None:
                 for block in sip(items, block_size):
@@ -1210,33 +1206,6 @@ class CloudFiles:
         dests = dict(pairs)
         if missing:
             self.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
-
-    def _server_copier(
-        self, src: CloudFiles
-    ) -> Callable[[builtins.list[tuple[str, str]]], Iterator[tuple[str, bool, BaseException | None]]] | None:
-        """A server-side copy between ``src`` and this store when the service allows one, else None.
-
-        S3: same endpoint and credentials (CopyObject / UploadPartCopy). GCS: objects.rewrite.
-        The copier yields ``(source name, found, error)``.
-        """
-        si, di = src.interface, self.interface
-        if type(si) is not type(di) or not hasattr(si, "copy_files"):
-            return None
-        same_endpoint = getattr(si, "same_endpoint", None)
-        if same_endpoint is not None:  # s3
-            if not same_endpoint(di):
-                return None
-            s3_copy = cast(Any, si).copy_files
-
-            def copy_s3(pairs: builtins.list[tuple[str, str]]) -> Iterator[tuple[str, bool, BaseException | None]]:
-                for name, _dest, found, _nbytes, error in s3_copy(di, pairs):
-                    yield name, found, error
-
-            return copy_s3
-        if self._path.protocol == "gs":
-            gs_copy = cast(Any, si).copy_files
-            return lambda pairs: gs_copy(pairs, di)
-        return None
 
     def move(self, src: str, dest: str) -> None:
         """Move one file to ``dest``, a full cloudpath on any service."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import datetime
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
@@ -146,6 +146,10 @@ class SubtreeSize:
     num_bytes: int = 0
 
 
+#: see :meth:`StorageInterface.server_copier`
+Copier = Callable[[list[tuple[str, str]]], Iterator[tuple[str, bool, BaseException | None]]]
+
+
 class StorageInterface(abc.ABC):
     """Base class of every scheme. One instance per CloudFiles object (not per file)."""
 
@@ -164,9 +168,24 @@ class StorageInterface(abc.ABC):
     #: True where put stores the content object itself (mem://), so the facade leaves it as given
     stores_objects: ClassVar[bool] = False
 
+    #: True where objects live in this process's memory (mem://): no worker threads or processes help
+    in_process: ClassVar[bool] = False
+
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         self.path = path
         self.options = options
+
+    @classmethod
+    def check_request_payer(cls, protocol: str, value: str | None) -> None:
+        """Raise ValueError when ``request_payer=value`` means nothing to this scheme."""
+        if value is not None:
+            raise ValueError(f"request_payer is not supported for {protocol}://")
+
+    def server_copier(self, dest: StorageInterface) -> Copier | None:
+        """A function copying ``(src, dest)`` name pairs from this store into ``dest`` inside the
+        service (no bytes pass through this process), or None when the service cannot. It yields
+        ``(source name, found, error)`` in completion order."""
+        return None
 
     def legacy_head(self, head: dict[str, Any]) -> dict[str, Any]:
         """``head`` cut to the keys cloud-files 6.4.3 gave on this scheme, encodings named as it did."""

@@ -38,6 +38,7 @@ from ..exceptions import CloudFilesError, CRC32CIntegrityError, http_error, obje
 from ..lib import crc32c, crc32c_combine, crc32c_to_b64
 from .base import (
     HEAD_KEYS,
+    Copier,
     DeleteResult,
     GetItem,
     GetResult,
@@ -46,6 +47,7 @@ from .base import (
     ListEntry,
     PutItem,
     PutResult,
+    StorageInterface,
     empty_head,
 )
 from .remote import RemoteInterface, range_header
@@ -691,6 +693,16 @@ class GCSInterface(RemoteInterface):
         return results
 
     # -- server-side copy ----------------------------------------------------------------------------
+    @classmethod
+    def check_request_payer(cls, protocol: str, value: str | None) -> None:
+        """Any project name: it is sent as ``userProject``."""
+
+    def server_copier(self, dest: StorageInterface) -> Copier | None:
+        """objects.rewrite, between any two gs:// buckets."""
+        if not isinstance(dest, GCSInterface):
+            return None
+        return lambda pairs: self.copy_files(pairs, dest)
+
     def copy_files(
         self, pairs: Iterable[tuple[str, str]], dest: GCSInterface | None = None
     ) -> Iterator[tuple[str, bool, BaseException | None]]:

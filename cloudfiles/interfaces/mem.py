@@ -64,6 +64,7 @@ class MemoryInterface(StorageInterface):
     """In-memory storage; one namespace per bucket, keys relative to the cloudpath's directory."""
 
     stores_objects = True
+    in_process = True
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         super().__init__(path, options)

@@ -50,6 +50,7 @@ from ..exceptions import (
 )
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer, encode_query, uri_encode
 from .base import (
+    Copier,
     DeleteResult,
     GetItem,
     GetResult,
@@ -58,6 +59,7 @@ from .base import (
     ListEntry,
     PutItem,
     PutResult,
+    StorageInterface,
 )
 from .remote import CA_BUNDLE_ENV, RemoteInterface, head_from_headers, range_header
 
@@ -1209,6 +1211,22 @@ class S3Interface(RemoteInterface):
         return {"Owner": owner, "Grants": grants}
 
     # -- server-side copy ----------------------------------------------------------------------------
+    @classmethod
+    def check_request_payer(cls, protocol: str, value: str | None) -> None:
+        if value not in (None, "requester"):
+            raise ValueError(f"request_payer for s3 must be 'requester'. Got: {value!r}")
+
+    def server_copier(self, dest: StorageInterface) -> Copier | None:
+        """CopyObject / UploadPartCopy, when ``dest`` is on the same endpoint with the same credentials."""
+        if not isinstance(dest, S3Interface) or not self.same_endpoint(dest):
+            return None
+
+        def copy(pairs: list[tuple[str, str]]) -> Iterator[tuple[str, bool, BaseException | None]]:
+            for name, _dest, found, _nbytes, error in self.copy_files(dest, pairs):
+                yield name, found, error
+
+        return copy
+
     def same_endpoint(self, other: Any) -> bool:
         """True when ``other`` is an S3Interface on the same service endpoint with the same credentials,
         so objects can be copied between them server-side (:meth:`copy_files`)."""
