@@ -136,8 +136,8 @@ def request_figures(n: int = 20_000) -> dict[str, float]:
         return {"access_key": "AKIDEXAMPLE", "secret_key": "secret", "token": "", "expiry_time": expiry.isoformat()}
 
     chain = RefreshableCredentials.create_from_metadata(metadata(), metadata, "bench")
-    real_chain = s3._botocore_chain
-    s3._botocore_chain = lambda profile: chain
+    real_chain = s3.credentials._botocore_chain
+    s3.credentials._botocore_chain = lambda profile: chain
     out = {}
     try:
         for label, secrets in (("static", {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}),
@@ -152,7 +152,7 @@ def request_figures(n: int = 20_000) -> dict[str, float]:
                 best = min(best, (time.perf_counter() - t0) / n * 1e6)
             out[f"request_{label}_us"] = best
     finally:
-        s3._botocore_chain = real_chain
+        s3.credentials._botocore_chain = real_chain
     return out
 
 

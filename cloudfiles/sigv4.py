@@ -22,9 +22,9 @@ import hmac
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from . import forksafe
+from .quoting import uri_encode
 
 __all__ = [
     "EMPTY_SHA256",
@@ -73,13 +73,7 @@ def amz_date(now: float | None = None) -> str:
     return stamp
 
 
-# -- encoding ---------------------------------------------------------------------------------------------
-def uri_encode(value: str, *, keep_slash: bool = False) -> str:
-    """Percent-encode every byte of UTF-8 ``value`` except the unreserved ``A-Za-z0-9-_.~``
-    (and ``/`` when ``keep_slash``): the encoding SigV4 specifies for paths and query components."""
-    return quote(value, safe="/~" if keep_slash else "~")
-
-
+# -- encoding (uri_encode lives in cloudfiles.quoting, with the other schemes' rules) -----------------------
 def encode_query(params: Iterable[tuple[str, str]]) -> str:
     """A query string from ``(name, value)`` pairs, encoded and sorted so it is its own canonical form.
 
@@ -87,8 +81,8 @@ def encode_query(params: Iterable[tuple[str, str]]) -> str:
     """
     pairs = []
     for name, value in params:
-        key = quote(name, safe="-_.~")
-        pairs.append((key, None if value is None else quote(str(value), safe="-_.~")))
+        key = uri_encode(name)
+        pairs.append((key, None if value is None else uri_encode(str(value))))
     pairs.sort(key=lambda kv: (kv[0], kv[1] or ""))
     return "&".join(key if value is None else f"{key}={value}" for key, value in pairs)
 

@@ -18,10 +18,12 @@ import base64
 import html.parser
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from .. import engine
+from ..compression import normalize_encoding
 from ..exceptions import CloudFilesError, UnsafePathError
+from ..quoting import quote_key, quote_name
 from .base import (
     DeleteResult,
     GetItem,
@@ -32,7 +34,7 @@ from .base import (
     PutItem,
     PutResult,
 )
-from .remote import RemoteInterface, head_from_headers, quote_key, range_header, response_error
+from .remote import RemoteInterface, get_loop, head_from_headers, response_error
 
 # Statuses that mean "no such object" for a plain web server. 403 is included because public
 # buckets served over HTTPS answer 403 for keys that do not exist (cloud-files does the same).
@@ -40,14 +42,6 @@ MISSING_STATUSES = frozenset({403, 404, 410})
 ACCEPT_ENCODING = "Accept-Encoding: gzip, br, zstd"
 #: the host whose URLs are GCS objects (``gs://`` with ``use_https=True``): listed through the JSON API
 GCS_HOST = "storage.googleapis.com"
-
-
-def _normalize_encoding(value: str | None) -> str | None:
-    if not value:
-        return None
-    from ..compression import normalize_encoding
-
-    return normalize_encoding(value)
 
 
 class _LinkParser(html.parser.HTMLParser):
@@ -111,35 +105,18 @@ class HttpInterface(RemoteInterface):
 
     # -- reads -------------------------------------------------------------------------------------
     def get_files(self, items: Iterable[GetItem]) -> Iterator[GetResult]:
-        # Items answered without a request (empty or invalid ranges) wait here, then go out in order.
-        immediate: list[GetResult] = []
+        return get_loop(items, self._get_request, self.run, self._get_result)
 
-        def requests() -> Iterator[engine.Request]:
-            for item in items:
-                try:
-                    rng = range_header(item.start, item.end)
-                    url = self.url(item.path)
-                except ValueError as err:  # a bad range or an unsafe key (UnsafePathError)
-                    immediate.append(GetResult(item=item, error=err))
-                    continue
-                if rng == "":
-                    immediate.append(GetResult(item=item, content=b""))
-                elif rng is None:
-                    headers = [*self.auth_headers, ACCEPT_ENCODING]
-                    yield engine.Request("GET", url, headers, context=item, split=True)
-                else:
-                    yield engine.Request("GET", url, [*self.auth_headers, rng], context=item,
-                                         byte_range=(item.start, item.end))
-
-        for resp in self.run(requests()):
-            yield from _drain(immediate)
-            yield self._get_result(resp)
-        yield from _drain(immediate)
+    def _get_request(self, item: GetItem, rng: str | None) -> engine.Request:
+        url = self.url(item.path)  # first: an unsafe key is refused (UnsafePathError) whatever the range
+        if rng is None:
+            return engine.Request("GET", url, [*self.auth_headers, ACCEPT_ENCODING], context=item, split=True)
+        return engine.Request("GET", url, [*self.auth_headers, rng], context=item, byte_range=(item.start, item.end))
 
     def _get_result(self, resp: engine.Response) -> GetResult:
         item: GetItem = resp.context
         if resp.error is None and resp.status in (200, 206):
-            return GetResult(item=item, content=resp.body, encoding=_normalize_encoding(resp.header("content-encoding")))
+            return GetResult(item=item, content=resp.body, encoding=normalize_encoding(resp.header("content-encoding")))
         if resp.error is None and resp.status in self.missing_statuses:
             return GetResult(item=item)
         if resp.error is None and resp.status == 416:  # range starts past the end
@@ -251,7 +228,7 @@ class HttpInterface(RemoteInterface):
         api, bucket, base = self.gcs
         base = base.strip("/")
         params = list_params(f"{base}/{prefix}" if base else prefix, flat=flat, size=size)
-        url = f"{api}/storage/v1/b/{quote(bucket, safe='')}/o"
+        url = f"{api}/storage/v1/b/{quote_name(bucket)}/o"
         token = resume_token
         while True:
             query = urlencode(params + ([("pageToken", token)] if token else []), safe="(),")

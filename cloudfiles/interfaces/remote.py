@@ -2,25 +2,39 @@
 
 A network interface only has to turn contract items into :class:`~cloudfiles.engine.Request` objects
 (URL, headers, signing) and turn :class:`~cloudfiles.engine.Response` objects back into results. This
-module holds what all of them share: running a lazy batch through the engine, range headers, status ->
-exception mapping, and header -> head-dict conversion.
+module holds what all of them share: running a lazy batch through the engine, the get loop, range
+headers, sending a request again with fresh credentials, status -> exception mapping, and header ->
+head-dict conversion. URL quoting is :mod:`cloudfiles.quoting`; upload bodies are :mod:`.bodies`.
 """
 
 from __future__ import annotations
 
 import email.utils
 import os
-import re
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pycurl
 
 from .. import engine
 from ..exceptions import CloudFilesError, http_error
+from ..quoting import quote_key
 from ..retry import Retry, Timeout
-from .base import InterfaceOptions, StorageInterface, empty_head
+from .base import GetItem, GetResult, InterfaceOptions, StorageInterface, empty_head
+
+__all__ = [
+    "CA_BUNDLE_ENV",
+    "MAX_REDIRECTS",
+    "RemoteInterface",
+    "ca_options",
+    "get_loop",
+    "head_from_headers",
+    "quote_key",
+    "range_header",
+    "response_error",
+    "transport_options",
+]
 
 # Response header -> head-dict key, for the keys every scheme shares.
 _HEADER_KEYS = {
@@ -57,14 +71,45 @@ def range_header(start: int | None, end: int | None) -> str | None:
     return f"Range: bytes={first}-{end - 1}"
 
 
-_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.\-/~]*\Z").match
+def get_loop(
+    items: Iterable[GetItem],
+    make: Callable[[GetItem, str | None], Any],
+    send: Callable[[Iterable[Any]], Iterator[engine.Response]],
+    finish: Callable[[engine.Response], GetResult | None],
+) -> Iterator[GetResult]:
+    """The get loop every network scheme runs: results in completion order, the input read lazily.
 
+    For each item, ``make(item, range_header)`` gives what ``send`` turns into responses: one request
+    (or a scheme's op), or a tuple of them. ``finish(response)`` gives the item's result (None while
+    a result waits for another response of a tuple). Items that need no request are answered here: an
+    invalid range (``ValueError``, also from ``make``: an unsafe key) with its error, an empty range
+    with ``b""``; their results go out between the responses, in input order.
+    """
+    answered: deque[GetResult] = deque()
 
-def quote_key(key: str) -> str:
-    """Percent-encode an object key for a URL path, keeping '/' separators."""
-    if _NEEDS_NO_QUOTING(key):
-        return key  # the common case, without urllib's per-character work
-    return quote(key, safe="/~!$&'()*+,;=:@")
+    def requests() -> Iterator[Any]:
+        for item in items:
+            try:
+                rng = range_header(item.start, item.end)
+                request = make(item, rng)
+            except ValueError as err:
+                answered.append(GetResult(item=item, error=err))
+                continue
+            if rng == "":
+                answered.append(GetResult(item=item, content=b""))
+            elif type(request) is tuple:
+                yield from request
+            else:
+                yield request
+
+    for resp in send(requests()):
+        while answered:
+            yield answered.popleft()
+        result = finish(resp)
+        if result is not None:
+            yield result
+    while answered:
+        yield answered.popleft()
 
 
 def parse_http_date(value: str | None) -> Any:
@@ -184,3 +229,16 @@ class RemoteInterface(StorageInterface):
         if not request.options:
             request.options = self.curl_options
         return engine.request_one(request, retry=self.retry, timeout=self.timeout, green=self.options.green)
+
+    def resend(self, response: engine.Response) -> engine.Response:
+        """Send ``response``'s request once more, its headers signed again (``Request.resign``) with
+        the credentials as they are now: after a 401 made the scheme drop a rejected token."""
+        req = response.request
+        if req.resign is None:
+            raise ValueError("a request without a resign hook cannot be sent again with fresh credentials")
+        again = engine.Request(
+            req.method, req.url, req.resign(req, []), req.body, body_size=req.body_size, context=req.context,
+            split=req.split, max_size=req.max_size, options=req.options, byte_range=req.byte_range,
+            resign=req.resign, signing=req.signing,
+        )
+        return self.run_one(again)

@@ -211,7 +211,7 @@ def test_missing_s3_credentials(servers: Servers, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     from cloudfiles.interfaces import s3
 
-    monkeypatch.setattr(s3, "_CHAIN", {})
+    monkeypatch.setattr(s3.credentials, "_CHAIN", {})
     cf = servers.cf("s3", secrets={})
     with pytest.raises(AuthorizationError) as info:
         cf.put("a", b"1")

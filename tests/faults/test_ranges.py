@@ -266,7 +266,7 @@ def rotating(servers: Servers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: chain.creds)
+    monkeypatch.setattr(s3.credentials, "_botocore_chain", lambda profile: chain.creds)
     return chain
 
 

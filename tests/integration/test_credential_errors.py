@@ -39,7 +39,7 @@ def no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     from cloudfiles.interfaces import s3
 
-    monkeypatch.setattr(s3, "_CHAIN", {})  # the chain runs once per process and profile: run it again
+    monkeypatch.setattr(s3.credentials, "_CHAIN", {})  # the chain runs once per process and profile: run it again
     return tmp_path
 
 

@@ -162,7 +162,7 @@ def _engine_socket_fds() -> set[int]:
 _MODULE_LOCKS = (
     ("cloudfiles.interfaces", "_LOCK"),
     ("cloudfiles.interfaces.mem", "_LOCK"),
-    ("cloudfiles.interfaces.s3", "_CHAIN_LOCK"),
+    ("cloudfiles.interfaces.s3.credentials", "_CHAIN_LOCK"),
     ("cloudfiles.paths", "_alias_lock"),
     ("cloudfiles.sigv4", "_clock_lock"),
     ("cloudfiles.gcs_auth", "_SOURCES_LOCK"),

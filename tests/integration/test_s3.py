@@ -199,7 +199,7 @@ def test_no_credentials_at_all_goes_unsigned(seaweed: SeaweedFS, monkeypatch: py
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     from cloudfiles.interfaces import s3
 
-    monkeypatch.setattr(s3, "_CHAIN", {})
+    monkeypatch.setattr(s3.credentials, "_CHAIN", {})
     cf = CloudFiles(f"s3://{seaweed.endpoint}/{BUCKET}/nocreds")
     with pytest.raises(AuthorizationError) as info:
         cf.get("x")
@@ -463,14 +463,14 @@ def test_crc32c_or_md5_from_the_response_is_verified(cf: CloudFiles, monkeypatch
     def lying_crc(lines: Any) -> Any:
         return {**real(lines), "x-amz-checksum-crc32c": "AAAAAA=="}
 
-    monkeypatch.setattr(s3, "_scan_headers", lying_crc)
+    monkeypatch.setattr(s3.reads, "_scan_headers", lying_crc)
     with pytest.raises(CRC32CIntegrityError):
         cf.get("m")
 
     def no_crc(lines: Any) -> Any:
         return {k: v for k, v in real(lines).items() if k != "x-amz-checksum-crc32c"}
 
-    monkeypatch.setattr(s3, "_scan_headers", no_crc)
+    monkeypatch.setattr(s3.reads, "_scan_headers", no_crc)
     res = next(cf.interface.get_files([GetItem("m")]))
     assert res.hash_type == "md5" and res.server_hash == __import__("base64").b64encode(
         hashlib.md5(b"genuine").digest()).decode()
@@ -478,7 +478,7 @@ def test_crc32c_or_md5_from_the_response_is_verified(cf: CloudFiles, monkeypatch
     def lying_etag(lines: Any) -> Any:
         return {**no_crc(lines), "etag": '"' + hashlib.md5(b"something else").hexdigest() + '"'}
 
-    monkeypatch.setattr(s3, "_scan_headers", lying_etag)
+    monkeypatch.setattr(s3.reads, "_scan_headers", lying_etag)
     with pytest.raises(MD5IntegrityError):
         cf.get("m")
     assert cf.get({"path": "m", "start": 0, "end": 3}) == b"gen"  # ranges are not checked
@@ -578,8 +578,8 @@ def test_multipart_copy(seaweed: SeaweedFS, multipart: CloudFiles, monkeypatch: 
 
     data = os.urandom(11 * MiB)
     multipart.put("bigsrc", data)
-    monkeypatch.setattr(s3, "MAX_COPY_SIZE", 4 * MiB)  # exercise UploadPartCopy without 5 GiB objects
-    monkeypatch.setattr(s3, "COPY_PART_SIZE", 5 * MiB)
+    monkeypatch.setattr(s3.copies, "MAX_COPY_SIZE", 4 * MiB)  # exercise UploadPartCopy without 5 GiB objects
+    monkeypatch.setattr(s3.multipart, "COPY_PART_SIZE", 5 * MiB)
     dest = fresh(seaweed)
     (result,) = multipart.interface.copy_files(dest.interface, [("bigsrc", "bigcopy")])  # type: ignore[attr-defined]
     assert result[2:] == (True, len(data), None)
@@ -651,7 +651,7 @@ def test_refreshable_credentials_are_asked_for_at_most_once_a_second(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: chain)
+    monkeypatch.setattr(s3.credentials, "_botocore_chain", lambda profile: chain)
     chained = CloudFiles(cf.cloudpath)
     chained.interface  # noqa: B018 - built (and credentials frozen) before counting
     refreshes.clear()
@@ -848,7 +848,7 @@ def test_failed_credential_refresh_is_a_named_error(monkeypatch: pytest.MonkeyPa
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setattr(s3, "_botocore_chain", lambda profile: Broken())
+    monkeypatch.setattr(s3.credentials, "_botocore_chain", lambda profile: Broken())
     with pytest.raises(AuthorizationError, match="could not refresh AWS credentials"):
         CloudFiles("s3://some-bucket/x", endpoint="http://127.0.0.1:9").get("k")
 
@@ -887,6 +887,6 @@ def test_md5_mismatch_is_fetched_once_more(cf: CloudFiles, monkeypatch: pytest.M
             return {**headers, "etag": '"' + hashlib.md5(b"something else").hexdigest() + '"'}
         return headers
 
-    monkeypatch.setattr(s3, "_scan_headers", lying_once)
+    monkeypatch.setattr(s3.reads, "_scan_headers", lying_once)
     assert cf.get("m") == b"genuine"  # the first, corrupt-looking read was retried
     assert lies["left"] == 0
