@@ -14,7 +14,7 @@ from ...sigv4 import UNSIGNED_PAYLOAD
 from ..base import DeleteResult, PutItem, PutResult
 from ..bodies import UploadSource, upload_source
 from .client import MiB, _Op
-from .errors import S3_NS, key_error, child_text, local_name, parse_s3_error, parse_xml, xml_escape
+from .errors import S3_NS, child_text, key_error, local_name, parse_s3_error, parse_xml, xml_escape
 from .multipart import _IF_NONE_MATCH, S3Multipart, _md5_b64, _precondition_failed
 
 __all__ = ["S3Writes"]
