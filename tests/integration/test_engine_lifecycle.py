@@ -163,10 +163,9 @@ _MODULE_LOCKS = (
     ("cloudfiles.interfaces", "_LOCK"),
     ("cloudfiles.interfaces.mem", "_LOCK"),
     ("cloudfiles.interfaces.s3", "_CHAIN_LOCK"),
-    ("cloudfiles.paths", "_alias_lock"),
+    ("cloudfiles.aliases", "_alias_lock"),
     ("cloudfiles.sigv4", "_clock_lock"),
     ("cloudfiles.gcs_auth", "_SOURCES_LOCK"),
-    ("cloudfiles.lib", "_numpy_impl_lock"),
     ("cloudfiles.codecpool", "_pool_lock"),
 )
 
