@@ -201,27 +201,31 @@ def _write_alias_file(aliases: dict[str, dict[str, str]]) -> None:
     os.replace(tmp, path)
 
 
+def _file_aliases() -> dict[str, dict[str, str]]:
+    """``ALIASES_FROM_FILE``, loading the alias file first if needed (callers hold ``_alias_lock``)."""
+    update_aliases_from_file()
+    if ALIASES_FROM_FILE is None:  # pragma: no cover - update_aliases_from_file always sets it
+        raise RuntimeError("the alias file was not loaded")
+    return ALIASES_FROM_FILE
+
+
 def add_persistent_alias(alias: str, host: str) -> None:
     """Add ``alias`` for this process and record it in the alias file for future ones."""
-    global ALIASES_FROM_FILE
     if alias in OFFICIAL_ALIASES:
         raise ValueError(f"{alias} is an official alias and cannot be overridden.")
     with _alias_lock:
-        update_aliases_from_file()
+        from_file = _file_aliases()
         add_alias(alias, host)
-        assert ALIASES_FROM_FILE is not None
-        ALIASES_FROM_FILE[alias] = {"host": ALIASES[alias]}
+        from_file[alias] = {"host": ALIASES[alias]}
         update_persistent_aliases()
 
 
 def remove_persistent_alias(alias: str) -> None:
     """Remove ``alias`` from this process and from the alias file."""
-    global ALIASES_FROM_FILE
     with _alias_lock:
-        update_aliases_from_file()
+        from_file = _file_aliases()
         remove_alias(alias)
-        assert ALIASES_FROM_FILE is not None
-        ALIASES_FROM_FILE.pop(alias, None)
+        from_file.pop(alias, None)
         update_persistent_aliases()
 
 
@@ -231,9 +235,7 @@ def update_persistent_aliases() -> None:
     The file is loaded first when it has not been yet, so its other entries are kept.
     """
     with _alias_lock:
-        update_aliases_from_file()
-        assert ALIASES_FROM_FILE is not None
-        _write_alias_file(ALIASES_FROM_FILE)
+        _write_alias_file(_file_aliases())
 
 
 def reset_aliases() -> None:

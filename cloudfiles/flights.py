@@ -23,7 +23,7 @@ __all__ = ["IOEnum", "TransmissionMonitor"]
 
 # monotonic seconds + _MONO_TO_UNIX = unix seconds (fixed per process).
 _MONO_TO_UNIX = time.time() - time.monotonic()
-_MONO_TO_UNIX_US = int(round(_MONO_TO_UNIX * 1e6))
+_MONO_TO_UNIX_US = round(_MONO_TO_UNIX * 1e6)
 
 
 def _mono_us(t: float) -> int:

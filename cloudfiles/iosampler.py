@@ -4,6 +4,7 @@ into a circular buffer and reports rates, peaks and histograms from them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -245,10 +246,8 @@ class IOSampler:
         self.stop_sampling()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(AttributeError):  # partially constructed
             self._terminate.set()
-        except AttributeError:  # pragma: no cover - partially constructed
-            pass
 
     def __getstate__(self) -> dict[str, Any]:
         with self._sample_lock:

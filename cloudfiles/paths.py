@@ -54,11 +54,11 @@ from .typing import GetPathType
 
 __all__ = [
     "ALIASES",
+    "ALIASES_FROM_FILE",  # noqa: F822 - provided by the module __getattr__
     "ALIAS_FILE",  # noqa: F822 - provided by the module __getattr__
     "ALLOWED_FORMATS",
     "ALLOWED_PROTOCOLS",  # noqa: F822 - provided by the module __getattr__
     "BASE_ALLOWED_PROTOCOLS",
-    "ALIASES_FROM_FILE",  # noqa: F822 - provided by the module __getattr__
     "BUCKET_RE",
     "CLOUDPATH_REGEXP",  # noqa: F822 - provided by the module __getattr__
     "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__

@@ -166,10 +166,7 @@ def test_user_errors_are_one_line_messages(tmp_path: Path) -> None:
 def check_copy(dest: CloudFiles, codec: str, expected: dict[str, bytes] = ALL_FILES) -> None:
     assert contents(dest) == expected
     for key in expected:
-        if codec == "same":
-            want = "gzip" if key == "packed" else None
-        else:
-            want = STORED[codec]
+        want = ("gzip" if key == "packed" else None) if codec == "same" else STORED[codec]
         assert stored_encoding(dest, key) == want, (key, codec)
 
 

@@ -24,7 +24,7 @@ from cloudfiles import CloudFiles, engine
 from cloudfiles.engine import Request, transfer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import SeaweedFS  # noqa: E402
+from seaweed import SeaweedFS
 
 BUCKET = "lifecycle"
 N_OBJECTS = 1500
