@@ -620,7 +620,8 @@ def test_xfer_execute_killed_midway_resumes(tmp_path: Path) -> None:
             break
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    with proc:  # waits, and closes the stderr pipe
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed"
     conn = sqlite3.connect(db)
     finished = conn.execute("SELECT count(*) FROM filelist WHERE finished = 1").fetchone()[0]
