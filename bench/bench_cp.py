@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, peer_python, table, write_results  # noqa: E402
-from seaweed import SeaweedFS, weed_binary  # noqa: E402
+from common import ROOT, peer_python, table, write_results
+from seaweed import SeaweedFS, weed_binary
 
 BUCKET = "benchcp"
 MiB = 1 << 20

@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, median_runs, peer_python, run_client, table, write_results  # noqa: E402
-from gcs_emulator import GCSEmulator  # noqa: E402
+from common import ROOT, median_runs, peer_python, run_client, table, write_results
+from gcs_emulator import GCSEmulator
 
 BUCKET = "bench"
 

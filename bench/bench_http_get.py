@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RAW_LOOP, ROOT, median_runs, peer_python, run_client, table, write_results  # noqa: E402
-from servers import Nginx  # noqa: E402
+from common import RAW_LOOP, ROOT, median_runs, peer_python, run_client, table, write_results
+from servers import Nginx
 
 OURS = (
     "from cloudfiles import CloudFiles\n"

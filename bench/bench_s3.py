@@ -22,9 +22,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-from common import ROOT, peer_python, run_client, table, write_results  # noqa: E402
-from seaweed import SeaweedFS  # noqa: E402
+import common
+from common import ROOT, peer_python, run_client, table, write_results
+from seaweed import SeaweedFS
 
 common.PEER_PACKAGES.setdefault("obstore", "obstore==0.12.1")
 OPS = ("put", "get", "exists", "list", "delete")

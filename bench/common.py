@@ -6,6 +6,7 @@ one client's threads or imports never bill another. Figures are medians of repea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -152,10 +153,8 @@ def _peak_threads(proc: subprocess.Popen[str], timeout: float) -> int:
             proc.kill()
             proc.wait()
             raise subprocess.TimeoutExpired(proc.args, timeout)
-        try:
+        with contextlib.suppress(OSError):  # exited between poll() and here
             peak = max(peak, sum(1 for _ in tasks.iterdir()))
-        except OSError:  # exited between poll() and here
-            pass
         time.sleep(0.005)
     return peak
 

@@ -23,7 +23,7 @@ from typing import Any
 class _Delayed:
     """Bytes for one direction of one connection, written ``delay`` seconds after they arrived."""
 
-    __slots__ = ("loop", "delay", "transport", "queue", "scheduled", "eof")
+    __slots__ = ("delay", "eof", "loop", "queue", "scheduled", "transport")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
         self.loop = loop
@@ -82,7 +82,8 @@ class _Client(asyncio.Protocol):
         self.to_client = _Delayed(loop, self.delay)
         self.to_client.transport = transport
         self.to_server = _Delayed(loop, self.delay)
-        loop.create_task(self._connect(loop))
+        # The loop keeps only a weak reference to tasks: hold this one until it is done.
+        self.connecting = loop.create_task(self._connect(loop))
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> None:
         try:

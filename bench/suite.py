@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_gcs  # noqa: E402
-import bench_http_get  # noqa: E402
-import bench_s3  # noqa: E402
-from common import OBSTORE_FAN_OUT, ROOT, peer_python, run_client, table  # noqa: E402
+import bench_gcs
+import bench_http_get
+import bench_s3
+from common import OBSTORE_FAN_OUT, ROOT, peer_python, run_client, table
 
-from cloudfiles.codecpool import num_workers  # noqa: E402
+from cloudfiles.codecpool import num_workers
 
 OURS = "cloudfiles (ours)"
 CLOUD_FILES = "cloud-files 6.4.3"

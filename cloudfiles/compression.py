@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from . import _brotli, _gzip, _zstd
+from .buffers import nbytes as _nbytes  # private alias: not a cloudfiles.compression name
 from .exceptions import (
     CompressionError,
     DecompressedSizeError,
@@ -187,13 +188,6 @@ def _as_bytes_like(content: Any) -> Any:
     if isinstance(content, str):
         return content.encode("utf8")
     return content
-
-
-def _nbytes(content: Any) -> int:
-    try:
-        return len(content)
-    except TypeError:
-        return memoryview(content).nbytes
 
 
 def _check_max_size(max_size: int | None) -> int | None:

@@ -87,9 +87,15 @@ def transfer_shard(
     try:
         cf_src.transfer_to(cf_dest, paths=list(pairs), reencode=reencode, block_size=block_size,
                            allow_missing=allow_missing)
-        return len(pairs), {}
     except Exception:  # noqa: BLE001 - attributed key by key below
-        pass
+        return _copy_key_by_key(cf_src, cf_dest, pairs, reencode=reencode, allow_missing=allow_missing)
+    return len(pairs), {}
+
+
+def _copy_key_by_key(
+    cf_src: CloudFiles, cf_dest: CloudFiles, pairs: Sequence[Pair], *, reencode: Any, allow_missing: bool
+) -> tuple[int, dict[str, str]]:
+    """Copy each pair on its own: ``(keys copied, {key: error})``."""
     done = 0
     errors: dict[str, str] = {}
     for pair in pairs:

@@ -58,6 +58,11 @@ def _connect(db_path: str) -> sqlite3.Connection:
     return conn
 
 
+def _in_list(sql: str, count: int) -> str:
+    """``sql`` with its ``IN (?)`` widened to ``count`` placeholders; values always travel as parameters."""
+    return sql.replace("IN (?)", "IN (" + ",".join("?" * count) + ")")
+
+
 def _job_closed(err: sqlite3.OperationalError) -> bool:
     """True when another process finished the job and dropped its tables (``close``)."""
     return "no such table" in str(err)
@@ -255,8 +260,9 @@ class ResumableFileSet:
             if rows:
                 until = now + self.lease_msec
                 for block in sip([r[0] for r in rows], SQLITE_MAX_PARAMS):
-                    marks = ",".join("?" * len(block))
-                    cur.execute(f"UPDATE filelist SET lease = ? WHERE id IN ({marks})", (until, *block))
+                    cur.execute(
+                        _in_list("UPDATE filelist SET lease = ? WHERE id IN (?)", len(block)), (until, *block)
+                    )
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def finish_ids(self, ids: Iterable[int]) -> int:
@@ -264,8 +270,10 @@ class ResumableFileSet:
         newly = 0
         with self._write() as cur:
             for block in sip(ids, SQLITE_MAX_PARAMS):
-                marks = ",".join("?" * len(block))
-                cur.execute(f"UPDATE filelist SET finished = 1 WHERE finished = 0 AND id IN ({marks})", block)
+                cur.execute(
+                    _in_list("UPDATE filelist SET finished = 1 WHERE finished = 0 AND id IN (?)", len(block)),
+                    block,
+                )
                 newly += max(0, cur.rowcount)
             if newly:
                 cur.execute("UPDATE stats SET value = value + ? WHERE id = 1", (newly,))
@@ -276,9 +284,11 @@ class ResumableFileSet:
         newly = 0
         with self._write() as cur:
             for block in sip(fname_iter, SQLITE_MAX_PARAMS):
-                marks = ",".join("?" * len(block))
                 cur.execute(
-                    f"UPDATE filelist SET finished = 1 WHERE finished = 0 AND filename IN ({marks})", block
+                    _in_list(
+                        "UPDATE filelist SET finished = 1 WHERE finished = 0 AND filename IN (?)", len(block)
+                    ),
+                    block,
                 )
                 newly += max(0, cur.rowcount)
             if newly:
@@ -489,7 +499,8 @@ class ResumableListing:
                     cur.execute("BEGIN IMMEDIATE")
                     try:
                         cur.executemany(
-                            "INSERT OR IGNORE INTO files(path, size) VALUES (?, ?)", ((r[0], r[1]) for r in batch)
+                            "INSERT OR IGNORE INTO files(path, size) VALUES (?, ?)",
+                            ((r[0], r[1]) for r in batch),
                         )
                         added = cur.rowcount
                         cur.execute(

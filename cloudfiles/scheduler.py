@@ -11,6 +11,7 @@ that schedules its own work with these functions.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -65,7 +66,7 @@ def raise_multiple(errors: list[BaseException]) -> None:
         return
     chain = list(errors)
     errors.clear()
-    for err, following in zip(chain, chain[1:], strict=False):
+    for err, following in itertools.pairwise(chain):
         if err is not following and err.__context__ is None:
             err.__context__ = following
     raise chain[0]
@@ -119,7 +120,7 @@ def schedule_green_jobs(
         def run(fn: Job) -> None:
             try:
                 res = fn()
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - every job runs; the errors are raised together after
                 errors.append(err)
                 return
             out.add(res)

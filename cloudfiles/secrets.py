@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import orjson
 
@@ -41,6 +41,11 @@ __all__ = [
     "AWS_KEYS",
     "CAVE_CREDENTIALS",
     "CF_HOME",  # noqa: F822 - provided by the module __getattr__
+    "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
+    "CLOUD_FILES_LOCK_DIR",  # noqa: F822
+    "CLOUD_FILES_SECRETS_DIR",  # noqa: F822
+    "CLOUD_VOLUME_DIR",  # noqa: F822
+    "CLOUD_VOLUME_SECRETS_DIR",  # noqa: F822
     "CV_HOME",  # noqa: F822
     "GOOGLE_CREDENTIALS_CACHE",
     "HOME",  # noqa: F822
@@ -48,25 +53,20 @@ __all__ = [
     "PROJECT_NAME",  # noqa: F822
     "CredentialCacheType",
     "CredentialType",
-    "aws_credentials_path",  # noqa: F822
-    "colorize",
-    "google_credentials_path",  # noqa: F822
-    "mkdir",
-    "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
-    "CLOUD_FILES_LOCK_DIR",  # noqa: F822
-    "CLOUD_FILES_SECRETS_DIR",  # noqa: F822
-    "CLOUD_VOLUME_DIR",  # noqa: F822
-    "CLOUD_VOLUME_SECRETS_DIR",  # noqa: F822
     "SecretDict",
     "aws_credentials",
+    "aws_credentials_path",  # noqa: F822
     "cave_credentials",
     "cloud_files_dir",
     "cloud_files_lock_dir",
     "cloud_volume_dir",
+    "colorize",
     "default_google_project_name",
     "google_credentials",
+    "google_credentials_path",  # noqa: F822
     "http_credentials",
     "load_secret_file",
+    "mkdir",
     "parse_secrets",
     "secretpath",
 ]
@@ -245,8 +245,7 @@ def google_credentials(bucket: str = "", secrets: Any = None) -> tuple[str | Non
     """
     if secrets is not None:
         if isinstance(secrets, (str, bytes, Mapping)):
-            info = parse_secrets(secrets, "google secrets")
-            assert info is not None
+            info = cast(SecretDict, parse_secrets(secrets, "google secrets"))  # not None: secrets is not
             project = info.get("project_id")
             return (str(project) if project else default_google_project_name()), info
         return default_google_project_name(), secrets

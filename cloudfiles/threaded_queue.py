@@ -127,7 +127,7 @@ class ThreadedQueue:
     def _run(self, task: Task, interface: Any) -> None:
         try:
             task(interface)
-        except BaseException as err:  # reported by wait(), like cloud-files
+        except BaseException as err:  # noqa: BLE001 - reported by wait(), like cloud-files
             with self._cond:
                 self._errors.append(err)
         finally:

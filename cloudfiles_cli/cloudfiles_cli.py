@@ -22,7 +22,7 @@ from cloudfiles.cli.admin import acl as aclgroup
 from cloudfiles.cli.admin import acl_get as get_acl
 from cloudfiles.cli.admin import alias as aliasgroup
 from cloudfiles.cli.admin import alias_add, alias_ls, alias_rm
-from cloudfiles.cli.admin import license_ as license  # noqa: A001 - cloud-files' name
+from cloudfiles.cli.admin import license_ as license  # cloud-files' name, shadowing the builtin
 from cloudfiles.cli.admin import watch as iostatsgroup
 from cloudfiles.cli.admin import watch_net as iostats_net_group
 from cloudfiles.cli.admin import watch_net_histogram as net_histogram
@@ -101,7 +101,7 @@ __all__ = [
 _SI_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
-def SI(val: int) -> str:  # noqa: N802 - cloud-files' name
+def SI(val: int) -> str:  # cloud-files' name
     """A byte count in binary units: ``'512 bytes'``, ``'1.50 KiB'`` ... ``'EiB'`` (two decimals)."""
     if val < 1024:
         return f"{val} bytes"

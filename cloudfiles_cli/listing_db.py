@@ -75,7 +75,7 @@ def write_batch(conn: sqlite3.Connection, batch: builtins.list[tuple[str, Any]],
         conn.executemany("INSERT OR IGNORE INTO files (path, size) VALUES (?, ?)", rows)
 
 
-def list(  # noqa: A001 - cloud-files' name
+def list(  # cloud-files' name, shadowing the builtin
     cloudpath: str,
     db_name: str,
     prefix: str = "",

@@ -12,7 +12,6 @@ from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t
 
 from cbrotli_decode cimport (
-    BROTLI_DECODER_RESULT_ERROR,
     BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT,
     BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT,
     BROTLI_DECODER_RESULT_SUCCESS,
@@ -175,7 +174,9 @@ def decompress(data, *, max_size=DEFAULT_MAX_SIZE):
                 break
             if res == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:
                 if cap >= budget:
-                    raise DecompressedSizeError(f"brotli data decompresses to more than max_size={limit} bytes")
+                    raise DecompressedSizeError(
+                        f"brotli data decompresses to more than max_size={limit} bytes"
+                    )
                 cap = grow(cap, 0, budget)
                 out_resize(&out, cap)
                 release_gil = release_gil or cap >= NOGIL_THRESHOLD

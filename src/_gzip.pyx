@@ -21,7 +21,6 @@ from cpython.object cimport PyObject
 from libc.string cimport memset
 
 from clibdeflate cimport (
-    LIBDEFLATE_BAD_DATA,
     LIBDEFLATE_INSUFFICIENT_SPACE,
     LIBDEFLATE_SUCCESS,
     LIBDEFLATE_VERSION_STRING,
@@ -218,7 +217,8 @@ def decompress(data, *, max_size=DEFAULT_MAX_SIZE):
             raise DecompressionError("cannot gunzip an empty buffer")
         if n < 2 or src[0] != 0x1F or src[1] != 0x8B:
             raise DecompressionError(
-                "not gzip data: the first bytes are %s, not the gzip magic 1f8b" % bytes(src[:min(n, 2)]).hex()
+                "not gzip data: the first bytes are %s, not the gzip magic 1f8b"
+                % bytes(src[:min(n, 2)]).hex()
             )
         if n < 18:
             raise DecompressionError(f"truncated gzip data: {n} bytes is shorter than any gzip member")

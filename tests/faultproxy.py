@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import hashlib
 import random
 import re
@@ -345,10 +346,8 @@ class FaultProxy:
     def stop(self) -> None:
         self._stopped.set()
         self._release.set()
-        try:
+        with contextlib.suppress(OSError):
             self._sock.close()
-        except OSError:
-            pass
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
@@ -425,12 +424,15 @@ class FaultProxy:
                     if not (rule.repeat and len(rule.faults) == 1):
                         rule.faults.popleft()
                     return fault
-            if self._rate and (self._rate_filter is None or self._rate_filter(req)):
-                if self._rng.random() < self._rate:
-                    kinds = self._kinds
-                    if self._allow is not None:
-                        kinds = tuple(k for k in kinds if self._allow(k, req))
-                    return self._rng.choice(kinds) if kinds else None
+            if (
+                self._rate
+                and (self._rate_filter is None or self._rate_filter(req))
+                and self._rng.random() < self._rate
+            ):
+                kinds = self._kinds
+                if self._allow is not None:
+                    kinds = tuple(k for k in kinds if self._allow(k, req))
+                return self._rng.choice(kinds) if kinds else None
         return None
 
     def _record(self, req: Message, fault: Fault) -> None:
@@ -691,18 +693,14 @@ def _falsify_hashes(resp: Message) -> bool:
 
 def _reset(sock: socket.socket) -> None:
     """Close with an RST (SO_LINGER 0) instead of a FIN."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
     _close(sock)
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 __all__ = ["ALL_KINDS", "Fault", "FaultProxy", "Message", "on", "read_message"]

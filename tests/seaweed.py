@@ -7,6 +7,7 @@ file, and the process is stopped by its PID. Nothing here talks to anything but 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import free_port  # noqa: E402
+from servers import free_port
 
 ACCESS_KEY = "cloudfiles-test-access"
 SECRET_KEY = "cloudfiles+test/secret=key"
@@ -150,10 +151,9 @@ class SeaweedFS:
         proc = self.proc
         self.proc = None
         if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)  # the session started with the process: only ours
-            except ProcessLookupError:
-                pass
+            # The session started with the process: only ours.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 # weed's graceful shutdown takes longer than 15 s; its data is thrown away anyway.
                 proc.wait(timeout=1)

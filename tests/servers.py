@@ -6,6 +6,7 @@ by the test session that started it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -104,10 +105,8 @@ class Nginx:
     def stop(self) -> None:
         pidfile = self.prefix / "nginx.pid"
         if pidfile.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pidfile.read_text().strip()), signal.SIGQUIT)
-            except (ProcessLookupError, ValueError):
-                pass
             deadline = time.monotonic() + 5
             while pidfile.exists() and time.monotonic() < deadline:
                 time.sleep(0.02)

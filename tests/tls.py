@@ -9,6 +9,7 @@ one the server sees. Nothing here leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
@@ -107,10 +108,8 @@ class TlsProxy:
         _relay(tls, backend)
         pump.join(5)
         for sock in (tls, backend):
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
 
 def _relay(src: socket.socket, dst: socket.socket) -> None:
@@ -126,7 +125,5 @@ def _relay(src: socket.socket, dst: socket.socket) -> None:
     except OSError:
         pass
     for sock in (src, dst):
-        try:
+        with contextlib.suppress(OSError):
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from faultproxy import FaultProxy  # noqa: E402
-from gcs_emulator import GCSEmulator  # noqa: E402
-from seaweed import SeaweedFS  # noqa: E402
-from servers import Nginx  # noqa: E402
+from faultproxy import FaultProxy
+from gcs_emulator import GCSEmulator
+from seaweed import SeaweedFS
+from servers import Nginx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faultenv import GS_BUCKET, S3_BUCKET, Servers  # noqa: E402
+from faultenv import GS_BUCKET, S3_BUCKET, Servers
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from faultproxy import FaultProxy  # noqa: E402
-from seaweed import SeaweedFS  # noqa: E402
-from servers import Nginx  # noqa: E402
+from faultproxy import FaultProxy
+from seaweed import SeaweedFS
+from servers import Nginx
 
-from cloudfiles import CloudFiles  # noqa: E402
-from cloudfiles.retry import Retry  # noqa: E402
+from cloudfiles import CloudFiles
+from cloudfiles.retry import Retry
 
 S3_BUCKET = "faults"
 GS_BUCKET = "faults-gcs"

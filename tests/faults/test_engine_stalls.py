@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from servers import ScriptedServer, respond, stall  # noqa: E402
+from servers import ScriptedServer, respond, stall
 
-from cloudfiles import CloudFiles  # noqa: E402
-from cloudfiles.exceptions import RequestTimeoutError  # noqa: E402
-from cloudfiles.retry import Retry  # noqa: E402
+from cloudfiles import CloudFiles
+from cloudfiles.exceptions import RequestTimeoutError
+from cloudfiles.retry import Retry
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,15 +32,33 @@ WRITER = textwrap.dedent("""
 """)
 
 
+_WRITERS: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_writers() -> Iterator[None]:
+    """Each test's writers are reaped and their stdout pipes closed when it ends (an unclosed pipe
+    is a ResourceWarning, an error in this suite); a writer a failed test left running is killed."""
+    yield
+    while _WRITERS:
+        proc = _WRITERS.pop()
+        if proc.poll() is None:
+            proc.kill()
+        with proc:  # Popen.__exit__ closes the pipes and waits
+            pass
+
+
 def writer(root: Path, tmp: Path, *, locking: bool, tag: int, rounds: int, size: int = SIZE) -> subprocess.Popen[str]:
     script = tmp / "writer.py"
     script.write_text(WRITER)
     env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", "NO_GCE_CHECK": "True"}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, str(script), f"file://{root}", str(size), "1" if locking else "0",
          str(tmp / "locks"), str(tag), str(rounds)],
         stdout=subprocess.PIPE, text=True, env=env,
     )
+    _WRITERS.append(proc)
+    return proc
 
 
 def whole_version(data: bytes | None, size: int = SIZE) -> bool:

@@ -26,8 +26,8 @@ from cloudfiles.exceptions import TransportError
 from cloudfiles.interfaces.base import GetItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY  # noqa: E402
-from servers import ScriptedServer, respond  # noqa: E402
+from seaweed import ROTATED_ACCESS_KEY, ROTATED_SECRET_KEY
+from servers import ScriptedServer, respond
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 RANGES = [(2, 5), (None, 4), (10, None), (-3, None), (100, 200), (10_000, 20_000)]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from servers import Nginx  # noqa: E402
+from servers import Nginx
 
 
 @pytest.fixture(scope="session")

@@ -255,7 +255,7 @@ class StorageContract:
         store.writer.put_jsons(list(objs.items()))
         order = [f"j{i}" for i in reversed(range(30))] + ["missing", "j3"]
         decoded = store.reader.get_json(order)
-        assert decoded == [objs[k] if k in objs else None for k in order]
+        assert decoded == [objs.get(k) for k in order]
         assert store.reader.get_json("j5") == objs["j5"]
         assert store.reader.get_json("missing") is None
 

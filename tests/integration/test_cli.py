@@ -166,10 +166,7 @@ def test_user_errors_are_one_line_messages(tmp_path: Path) -> None:
 def check_copy(dest: CloudFiles, codec: str, expected: dict[str, bytes] = ALL_FILES) -> None:
     assert contents(dest) == expected
     for key in expected:
-        if codec == "same":
-            want = "gzip" if key == "packed" else None
-        else:
-            want = STORED[codec]
+        want = ("gzip" if key == "packed" else None) if codec == "same" else STORED[codec]
         assert stored_encoding(dest, key) == want, (key, codec)
 
 
@@ -623,7 +620,8 @@ def test_xfer_execute_killed_midway_resumes(tmp_path: Path) -> None:
             break
         time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    with proc:  # waits, and closes the stderr pipe
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed"
     conn = sqlite3.connect(db)
     finished = conn.execute("SELECT count(*) FROM filelist WHERE finished = 1").fetchone()[0]

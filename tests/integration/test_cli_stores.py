@@ -33,12 +33,12 @@ from test_cli import (
 from cloudfiles import CloudFiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gcs_emulator import GCSEmulator  # noqa: E402
-from seaweed import SeaweedFS  # noqa: E402
-from test_gcs import BUCKET as GS_BUCKET  # noqa: E402
-from test_gcs import gcs  # noqa: E402, F401
-from test_s3 import BUCKET as S3_BUCKET  # noqa: E402
-from test_s3 import seaweed  # noqa: E402, F401
+from gcs_emulator import GCSEmulator
+from seaweed import SeaweedFS
+from test_gcs import BUCKET as GS_BUCKET
+from test_gcs import gcs  # noqa: F401
+from test_s3 import BUCKET as S3_BUCKET
+from test_s3 import seaweed  # noqa: F401
 
 CLI_CODECS = ["same", "none", "gzip", "br", "zstd"]
 _counter = itertools.count()
@@ -121,7 +121,7 @@ def test_ls_du_cat_rm_on_object_stores(env: None, src: Path) -> None:
         # 'base/' is the directory; 'base' alone would be a prefix (cli1 also matches cli10/...)
         assert set(run("ls", "--shortpath", f"{base}/").stdout.decode().split()) == set(ALL_FILES)
         assert set(run("ls", f"{base}/").stdout.decode().split()) == {f"{base}/{k}" for k in ALL_FILES}
-        bucket, name = base.rsplit("/", 1)
+        _bucket, name = base.rsplit("/", 1)
         assert set(run("ls", "--shortpath", base).stdout.decode().split()) >= {f"{name}/{k}" for k in ALL_FILES}
         assert f"{name}/" in run("ls", "--shortpath", "--flat", base).stdout.decode().split()
         assert run("ls", "--shortpath", f"{base}/pla").stdout.decode() == "plain.txt\n"

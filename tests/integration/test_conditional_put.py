@@ -25,8 +25,8 @@ from cloudfiles import CloudFiles
 from cloudfiles import exceptions as cfx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gcs_emulator import GCSEmulator  # noqa: E402
-from servers import free_port  # noqa: E402
+from gcs_emulator import GCSEmulator
+from servers import free_port
 
 BUCKET = "conditional"
 MiB = 1 << 20

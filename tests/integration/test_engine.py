@@ -22,7 +22,7 @@ from cloudfiles.exceptions import NetworkError, RequestTimeoutError
 from cloudfiles.retry import Retry, Timeout
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from servers import ScriptedServer, reset_connection, respond, stall, truncate  # noqa: E402
+from servers import ScriptedServer, reset_connection, respond, stall, truncate
 
 FAST_RETRY = Retry(attempts=4, base=0.01, cap=0.05, budget=5)
 
@@ -100,7 +100,7 @@ def test_file_descriptors_above_1024(nginx, files):
 
 
 def test_ranged_reads(nginx, files):
-    blobs, big = files
+    _blobs, big = files
     cases = [(0, 10), (5, 4096), (1000, None), (len(big) - 7, None)]
     reqs = [
         Request("GET", f"{nginx.url}/engine/big", [f"Range: bytes={s}-{'' if e is None else e - 1}"], context=(s, e))

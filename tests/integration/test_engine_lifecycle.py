@@ -24,7 +24,7 @@ from cloudfiles import CloudFiles, engine
 from cloudfiles.engine import Request, transfer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import SeaweedFS  # noqa: E402
+from seaweed import SeaweedFS
 
 BUCKET = "lifecycle"
 N_OBJECTS = 1500
@@ -163,10 +163,9 @@ _MODULE_LOCKS = (
     ("cloudfiles.interfaces", "_LOCK"),
     ("cloudfiles.interfaces.mem", "_LOCK"),
     ("cloudfiles.interfaces.s3.credentials", "_CHAIN_LOCK"),
-    ("cloudfiles.paths", "_alias_lock"),
+    ("cloudfiles.aliases", "_alias_lock"),
     ("cloudfiles.sigv4", "_clock_lock"),
     ("cloudfiles.gcs_auth", "_SOURCES_LOCK"),
-    ("cloudfiles.lib", "_numpy_impl_lock"),
     ("cloudfiles.codecpool", "_pool_lock"),
 )
 

@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -36,8 +36,8 @@ from cloudfiles.exceptions import AuthorizationError, CRC32CIntegrityError, HTTP
 from cloudfiles.lib import crc32c, crc32c_to_b64
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gcs_emulator import GCSEmulator  # noqa: E402
-from servers import ScriptedServer, respond  # noqa: E402
+from gcs_emulator import GCSEmulator
+from servers import ScriptedServer, respond
 
 BUCKET = "cloudfiles-test"
 _counter = itertools.count()
@@ -70,7 +70,7 @@ def cf(gcs: GCSEmulator) -> CloudFiles:
 
 class TestGCSContract(StorageContract):
     scheme = "gs"
-    compress_labels = {}  # GCS reports the stored Content-Encoding as written ("bz2")
+    compress_labels: ClassVar[dict[str | None, str | None]] = {}  # GCS reports the stored Content-Encoding as written ("bz2")
     legacy_delete_batch = 1000
     legacy_head_keys = frozenset(
         {"Cache-Control", "Content-Length", "Content-Type", "ETag", "Last-Modified", "Content-Md5",
@@ -78,7 +78,7 @@ class TestGCSContract(StorageContract):
          "Component-Count"}
     )
     negative_ranges = False
-    why_not = {
+    why_not: ClassVar[dict[str, str]] = {
         "negative_ranges": "HTTP ranges only express suffixes (start<0 with an open end); "
         "see test_suffix_range_cut_locally",
     }
@@ -151,7 +151,7 @@ def test_delete_batches_and_many_objects(cf: CloudFiles) -> None:
     assert sum(cf.exists(names).values()) == 250
     assert cf.interface.batch_deletes is True
     assert cf.delete(names[:1]) == 1  # cloud-files counted requests: one per batch of up to 1,000
-    assert CloudFiles(cf.cloudpath, consistent_shapes=True).delete(names[1:] + ["many/never"]) == 250
+    assert CloudFiles(cf.cloudpath, consistent_shapes=True).delete([*names[1:], "many/never"]) == 250
     assert cf.interface.batch_deletes is True  # the emulator takes batch DELETE
     assert list(cf.list("many/")) == []
 
@@ -463,7 +463,7 @@ def test_request_payer_on_every_request(mini: MiniGCS) -> None:
     cf.delete("a")
     calls = [r for r in mini.log if r["path"] != "/batch/storage/v1"]
     assert len(calls) == 5 and all(r["query"].get("userProject") == "bill-me" for r in calls)
-    batch = [r for r in mini.log if r["path"] == "/batch/storage/v1"][0]
+    batch = next(r for r in mini.log if r["path"] == "/batch/storage/v1")
     assert b"?userProject=bill-me HTTP/1.1" in batch["body"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 from contract import PAYLOAD, StorageContract, Store
@@ -18,12 +19,12 @@ class TestHttpContract(StorageContract):
     """nginx serves a directory that a file:// CloudFiles writes (gzip_static serves `x.gz` as `x`)."""
 
     scheme = "http"
-    compress_labels = {}  # the server sends Content-Encoding names as stored
+    compress_labels: ClassVar[dict[str | None, str | None]] = {}  # the server sends Content-Encoding names as stored
     legacy_head_keys = None  # cloud-files gave the raw headers; ours adds HEAD_KEYS to them
     can_write = False
     encodings = (None, "gzip")
     negative_ranges = False
-    why_not = {
+    why_not: ClassVar[dict[str, str]] = {
         "can_write": "http(s):// is read-only (cloud-files raises NotImplementedError for put/delete)",
         "encodings": "nginx's gzip_static serves only .gz variants under the plain name",
         "negative_ranges": "HTTP ranges only express suffixes (start<0 with an open end)",

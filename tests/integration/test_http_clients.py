@@ -25,9 +25,9 @@ from cloudfiles import CloudFiles
 from cloudfiles.exceptions import AuthorizationError, NetworkError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gcs_emulator import GCSEmulator  # noqa: E402
-from servers import ScriptedServer, respond  # noqa: E402
-from tls import TlsProxy, make_ca  # noqa: E402
+from gcs_emulator import GCSEmulator
+from servers import ScriptedServer, respond
+from tls import TlsProxy, make_ca
 
 CA_VARS = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 _counter = itertools.count()

@@ -19,7 +19,7 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import SeaweedFS  # noqa: E402
+from seaweed import SeaweedFS
 
 SRC, DEST = "legacy-src", "legacy-dest"
 

@@ -281,7 +281,8 @@ def test_file_write_lock_excludes_readers(tmp_path: Path) -> None:
         assert cf.get("k") == b"v"
         assert time.monotonic() - start > 0.2  # the reader waited for the writer
     finally:
-        holder.wait(10)
+        with holder:  # waits, and closes the stdout pipe
+            holder.wait(10)
 
 
 def test_file_locking_off_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from contract import ALL_ENCODINGS, PAYLOAD, StorageContract, Store, _stdlib_decode
@@ -27,7 +27,7 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_GCE_CHECK"] = "True"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seaweed import SeaweedFS  # noqa: E402
+from seaweed import SeaweedFS
 
 BUCKET = "contract"
 MiB = 1 << 20
@@ -48,10 +48,10 @@ def fresh(seaweed: SeaweedFS, **kwargs: Any) -> CloudFiles:
 
 class TestS3Contract(StorageContract):
     scheme = "s3"
-    compress_labels = {None: "", "bz2": "bzip2"}  # S3 reports "" for no encoding
+    compress_labels: ClassVar[dict[str | None, str | None]] = {None: "", "bz2": "bzip2"}  # S3 reports "" for no encoding
     legacy_delete_batch = 1000
     negative_ranges = False
-    why_not = {"negative_ranges": "HTTP ranges only express suffixes (start<0 with an open end)"}
+    why_not: ClassVar[dict[str, str]] = {"negative_ranges": "HTTP ranges only express suffixes (start<0 with an open end)"}
 
     @pytest.fixture
     def store(self, seaweed: SeaweedFS) -> Iterator[Store]:

@@ -27,14 +27,14 @@ from cloudfiles.exceptions import MD5IntegrityError, NotFoundError
 from cloudfiles.interfaces.base import PutItem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gcs_emulator import GCSEmulator  # noqa: E402
-from seaweed import SeaweedFS  # noqa: E402
-from servers import ScriptedServer  # noqa: E402
-from test_gcs import BUCKET as GS_BUCKET  # noqa: E402
-from test_gcs import gcs  # noqa: E402, F401 - the session's emulator, shared
+from gcs_emulator import GCSEmulator
+from seaweed import SeaweedFS
+from servers import ScriptedServer
+from test_gcs import BUCKET as GS_BUCKET
+from test_gcs import gcs  # noqa: F401 - the session's emulator, shared
 from test_s3 import (
-    BUCKET,  # noqa: E402
-    seaweed,  # noqa: E402, F401 - the session's SeaweedFS, shared
+    BUCKET,
+    seaweed,  # noqa: F401 - the session's SeaweedFS, shared
 )
 
 MiB = 1 << 20

@@ -130,10 +130,17 @@ def test_crc32c_backend_named() -> None:
     assert lib.CRC32C_BACKEND in ("google_crc32c", "crc32c", "numpy")
 
 
+def _crc32c_oracle(data: bytes) -> int:
+    """An independent implementation for inputs too long for the bit loop: the crc32c package."""
+    import crc32c as crc32c_pkg
+
+    return int(crc32c_pkg.crc32c(data))
+
+
 @pytest.mark.parametrize("size", [1, 3, 4, 5, 4095, 4096, 4097, 65_537, 300_001])
 def test_crc32c_matches_reference_across_paths(size: int) -> None:
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
-    ref = lib._software().raw_small(memoryview(data), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    ref = _crc32c_oracle(data)
     if size <= 5000:
         assert ref == _crc32c_reference(data)
     assert lib.crc32c(data) == ref
@@ -142,8 +149,7 @@ def test_crc32c_matches_reference_across_paths(size: int) -> None:
 
 
 def test_crc32c_large_segmented() -> None:
-    impl = lib._software()
-    size = impl.SEGMENT + 12_345
+    size = (16 << 20) + 12_345
     data = np.random.default_rng(7).integers(0, 256, size, dtype=np.uint8).tobytes()
     whole = lib.crc32c(data)
     cut = 1_000_003

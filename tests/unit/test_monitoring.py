@@ -397,7 +397,7 @@ def test_pickle_and_merge_match_cloud_files(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_merge_across_processes_uses_unix_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A monitor from a process (or machine) whose monotonic clock is 500 s ahead lands on our time line."""
-    tm, clock = _scripted_monitor(monkeypatch)
+    tm, _clock = _scripted_monitor(monkeypatch)
     remote = TransmissionMonitor(IOEnum.RX)
     remote.record(4000, 1010.0, 1011.3)
     # As recorded where the monotonic clock reads 500 s more for the same instant:

@@ -416,7 +416,7 @@ def test_official_aliases_cannot_change() -> None:
 
 def test_alias_file_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> None:
     monkeypatch.setenv("CLOUD_FILES_DIR", os.path.join(tmp_path, "elsewhere"))
-    assert paths.ALIAS_FILE == os.path.join(tmp_path, "elsewhere", "aliases.json")
+    assert os.path.join(tmp_path, "elsewhere", "aliases.json") == paths.ALIAS_FILE
     assert paths.alias_file() == paths.ALIAS_FILE
 
 

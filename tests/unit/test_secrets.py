@@ -67,16 +67,16 @@ AWS_B = {
 
 
 def test_dirs_follow_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert secrets.CLOUD_FILES_DIR == str(home / "cf")
-    assert secrets.CLOUD_VOLUME_DIR == str(home / "cv")
+    assert str(home / "cf") == secrets.CLOUD_FILES_DIR
+    assert str(home / "cv") == secrets.CLOUD_VOLUME_DIR
     monkeypatch.delenv("CLOUD_FILES_DIR")
     monkeypatch.delenv("CLOUD_VOLUME_DIR")
-    assert secrets.CLOUD_FILES_DIR == str(home / "home" / ".cloudfiles")
+    assert str(home / "home" / ".cloudfiles") == secrets.CLOUD_FILES_DIR
     assert secrets.cloud_volume_dir() == str(home / "home" / ".cloudvolume")
     with pytest.raises(AttributeError):
         secrets.NOT_A_THING  # noqa: B018
-    assert secrets.CLOUD_FILES_SECRETS_DIR == str(home / "home" / ".cloudfiles" / "secrets")
-    assert secrets.CLOUD_VOLUME_SECRETS_DIR == str(home / "home" / ".cloudvolume" / "secrets")
+    assert str(home / "home" / ".cloudfiles" / "secrets") == secrets.CLOUD_FILES_SECRETS_DIR
+    assert str(home / "home" / ".cloudvolume" / "secrets") == secrets.CLOUD_VOLUME_SECRETS_DIR
     monkeypatch.delenv("CLOUD_FILES_LOCK_DIR", raising=False)
     assert secrets.CLOUD_FILES_LOCK_DIR is None
     monkeypatch.setenv("CLOUD_FILES_LOCK_DIR", "/tmp/locks")
