@@ -84,7 +84,7 @@ def merge(
         if final:
             return
         depth += 1
-        num_parts = int(math.ceil(num_parts / MAX_COMPOSITE_PARTS))
+        num_parts = math.ceil(num_parts / MAX_COMPOSITE_PARTS)
 
 
 def composite_upload(

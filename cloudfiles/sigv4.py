@@ -166,7 +166,7 @@ class SigV4Signer:
     Thread-safe and cheap to share: it holds no per-request state.
     """
 
-    __slots__ = ("access_key", "_secret_key", "token", "region", "service", "_scope_tail")
+    __slots__ = ("_scope_tail", "_secret_key", "access_key", "region", "service", "token")
 
     def __init__(
         self,

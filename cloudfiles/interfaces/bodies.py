@@ -45,7 +45,7 @@ class ChainBody:
     (from its current position to its end, read with seek + read).
     """
 
-    __slots__ = ("_pieces", "_size", "_pos")
+    __slots__ = ("_pieces", "_pos", "_size")
 
     def __init__(self, pieces: Iterable[Any]) -> None:
         # Each piece: (kind, object, offset, size).

@@ -224,7 +224,8 @@ class HttpInterface(RemoteInterface):
         """
         from .gs import list_params, parse_list_page
 
-        assert self.gcs is not None
+        if self.gcs is None:  # only called when the URL named storage.googleapis.com
+            raise NotImplementedError("listing needs a GCS JSON API URL")
         api, bucket, base = self.gcs
         base = base.strip("/")
         params = list_params(f"{base}/{prefix}" if base else prefix, flat=flat, size=size)

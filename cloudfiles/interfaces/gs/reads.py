@@ -32,7 +32,7 @@ _UNKNOWN = _Unknown()
 class _Pair:
     """A download sent as metadata GET + media GET together (servers that do not report encodings)."""
 
-    __slots__ = ("item", "meta", "media")
+    __slots__ = ("item", "media", "meta")
 
     def __init__(self, item: GetItem) -> None:
         self.item = item
@@ -102,7 +102,7 @@ class GCSReads(GCSClient):
         return GetResult(item=item, content=body, encoding=encoding, server_hash=server_hash, hash_type=hash_type)
 
     @staticmethod
-    def _encoding_of(resp: engine.Response, hashes: dict[str, str]) -> str | None | _Unknown:
+    def _encoding_of(resp: engine.Response, hashes: dict[str, str]) -> str | _Unknown | None:
         stored = resp.header("x-goog-stored-content-encoding")
         sent = resp.header("content-encoding")
         if stored is not None:
@@ -126,7 +126,8 @@ class GCSReads(GCSClient):
     def _pair_result(self, pair: _Pair) -> GetResult:
         item = pair.item
         meta_resp, media = pair.meta, pair.media
-        assert meta_resp is not None and media is not None
+        if meta_resp is None or media is None:  # both halves complete before a pair is finished
+            raise RuntimeError(f"incomplete GCS read pair for {item.path!r}")
         if media.error is not None or media.status not in (200, 206):
             return self._failed_get(item, media)
         if meta_resp.error is not None or meta_resp.status != 200:

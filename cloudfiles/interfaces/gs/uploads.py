@@ -44,7 +44,7 @@ class GCSUploads(GCSBatch):
                         large.append(item)
                         continue
                     yield self._upload_request(item, size)
-                except Exception as err:
+                except Exception as err:  # noqa: BLE001 - any unreadable content fails its item, not the batch
                     immediate.append(PutResult(item.path, error=err))
 
         for resp in self.run(requests()):

@@ -110,9 +110,8 @@ class S3Bucket(S3Client):
         if resp.ok:
             return
         code, _ = parse_s3_error(resp.body)
-        if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists") and resp.status == 409:
-            if code == "BucketAlreadyOwnedByYou":
-                return
+        if code == "BucketAlreadyOwnedByYou" and resp.status == 409:
+            return
         raise self._error(resp)
 
     def multipart_uploads(self, prefix: str = "") -> list[tuple[str, str]]:

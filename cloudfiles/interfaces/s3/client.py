@@ -28,7 +28,7 @@ class _Op:
     """One request's worth of work; ``make`` rebuilds its (freshly signed) request, e.g. after the
     region was corrected."""
 
-    __slots__ = ("make", "item", "data")
+    __slots__ = ("data", "item", "make")
 
     def __init__(self, make: Callable[[_Op], engine.Request], item: Any = None,
                  data: dict[str, Any] | None = None) -> None:
@@ -132,7 +132,7 @@ class S3Client(RemoteInterface):
         if triple is None or now >= until:
             try:
                 frozen = self._refreshable.get_frozen_credentials()
-            except Exception as err:  # botocore errors never escape unwrapped (and carry no secret here)
+            except Exception as err:  # noqa: BLE001 - botocore errors never escape unwrapped (no secret here)
                 raise AuthorizationError(
                     f"could not refresh AWS credentials ({type(err).__name__}: {err})"
                 ) from None

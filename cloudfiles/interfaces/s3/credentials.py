@@ -29,7 +29,7 @@ def _botocore_chain(profile: str) -> Any:
 
             session = botocore.session.Session(profile=profile if profile != "default" else None)
             creds = session.get_credentials()
-        except Exception as err:  # no botocore, a broken profile or config file: no credentials
+        except Exception as err:  # noqa: BLE001 - no botocore, a broken profile or config: no credentials
             creds = None
             _CHAIN_ERRORS[profile] = err
         _CHAIN[profile] = creds
@@ -46,6 +46,6 @@ def _reuse_seconds(creds: Any) -> float:
     when they expire sooner, 0 within a second of their expiry."""
     try:
         remaining = float(creds._seconds_remaining())  # botocore's RefreshableCredentials
-    except Exception:  # credentials that do not expire (or another kind of object)
+    except Exception:  # noqa: BLE001 - credentials that do not expire (or another kind of object)
         return CREDENTIALS_REUSE
     return max(0.0, min(CREDENTIALS_REUSE, remaining - CREDENTIALS_REUSE))

@@ -4,6 +4,7 @@ CompleteMultipartUpload builder, abort on any failure."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from typing import Any
 
@@ -36,7 +37,7 @@ def _precondition_failed(resp: engine.Response, item: PutItem) -> bool:
 
 
 def _md5_b64(body: UploadSource, offset: int, length: int, data: Any = None) -> str:
-    digest = hashlib.md5()
+    digest = hashlib.md5(usedforsecurity=False)  # Content-MD5: S3 asks for it, not security
     if data is not None and not hasattr(data, "read"):
         digest.update(data)
     else:
@@ -147,10 +148,9 @@ class S3Multipart(S3Reads):
         def make(op: _Op) -> engine.Request:
             return self.build("DELETE", key_path, encode_query([("uploadId", upload_id)]), context=op)
 
-        try:
+        # The upload failed already; a failed abort is left to the bucket's lifecycle rules.
+        with contextlib.suppress(Exception):
             self.one(_Op(make))
-        except Exception:  # the upload failed already; a failed abort is left to lifecycle rules
-            pass
 
     def _create_upload(self, key_path: str, item: PutItem) -> tuple[engine.Response, str | None]:
         """CreateMultipartUpload with ``item``'s metadata: the answer and its UploadId (None if absent)."""

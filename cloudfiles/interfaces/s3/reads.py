@@ -128,7 +128,8 @@ class S3Reads(S3Client):
         if "-" not in etag or _SYNTHETIC_ETAG.match(etag):
             return None
         content = result.content
-        assert content is not None
+        if content is None:  # a successful GET always has a body buffer
+            return None
         item: GetItem = result.item
         part_size = item.part_size or self.part_size
         if lib.validate_s3_multipart_etag(content, etag, part_size):
