@@ -15,227 +15,35 @@ None (not ``''``) for identity on every scheme.
 
 from __future__ import annotations
 
-import base64
 import builtins
-import collections.abc
-import functools
-import hashlib
 import itertools
-import math
 import multiprocessing
 import os
 import posixpath
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Union, cast
+from collections.abc import Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import orjson
 
-from . import codecpool, compression, forksafe, paths
-from .copying import BlockCopier
-from .exceptions import (
-    CRC32CIntegrityError,
-    IntegrityError,
-    MD5IntegrityError,
-    ObjectExistsError,
-    UnsupportedProtocolError,
-)
+from . import compression, forksafe, paths, reads, transfers, writes
+from .exceptions import CRC32CIntegrityError, MD5IntegrityError, UnsupportedProtocolError
 from .interfaces import get_interface_class
-from .interfaces.base import (
-    GetItem,
-    GetResult,
-    InterfaceOptions,
-    PutItem,
-    StorageInterface,
-)
+from .interfaces.base import InterfaceOptions, StorageInterface
 from .interfaces.file import FileInterface
 from .lib import jsonify, sip, toiter
 from .monitoring import IOEnum, TransmissionMonitor
-from .streaming import plan_sizes
+from .parallel import run_facade
+from .progress import Bar
+from .reads import RESULT_KEYS
+from .shapes import is_reiterable, item_dict, jsonify_item, path_of_get, put_items, totalfn, writable_view
+from .typing import GetResultDict
+
+if TYPE_CHECKING:
+    from .cloudfile import CloudFile
 
 GetPathType = Union[str, dict[str, Any], Iterable[Any]]  # noqa: UP007 (a runtime alias)
 PutType = Any
-
-#: Keys of every multi-item ``get`` result dict, in this order.
-RESULT_KEYS = ("path", "content", "byte_range", "error", "compress", "raw", "tags")
-
-_LOCAL_PROTOCOLS = ("file", "mem")
-
-
-# -- small helpers -----------------------------------------------------------------------------------
-def totalfn(files: Any, total: int | None) -> int | None:
-    """``total`` if given, else ``len(files)`` when the input has a length, else None."""
-    if total is not None:
-        if total < 0:
-            raise ValueError(f"total must be >= 0. Got: {total}")
-        return total
-    try:
-        return len(files)
-    except TypeError:
-        return None
-
-
-def _put_items(files: Any) -> tuple[Any, bool]:
-    """``toiter(files, is_iter=True)`` for puts: a ``(path, content)`` tuple is one item, not two."""
-    if isinstance(files, tuple) and len(files) == 2 and isinstance(files[0], str):
-        return [files], False
-    return cast("tuple[Any, bool]", toiter(files, is_iter=True))
-
-
-def _is_reiterable(obj: Any) -> bool:
-    """True for collections that can be iterated twice (lists, tuples, sets, dict views...)."""
-    return isinstance(obj, collections.abc.Collection) and not isinstance(obj, collections.abc.Iterator)
-
-
-def _to_bytes(content: Any) -> Any:
-    if type(content) is bytes or content is None:
-        return content
-    if isinstance(content, (bytearray, memoryview)):
-        return bytes(content)
-    return content  # Python objects stored raw on mem://
-
-
-def _writable_view(out: Any) -> memoryview:
-    """A flat byte view of a caller's output buffer (no copy); TypeError when it cannot be written."""
-    if out is None:
-        raise TypeError("get_into needs an output buffer (out=)")
-    view = memoryview(out)
-    if view.readonly:
-        raise TypeError(f"the output buffer ({type(out).__name__}) is read-only")
-    if not view.c_contiguous:
-        raise TypeError(f"the output buffer ({type(out).__name__}) is not C-contiguous")
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
-
-
-def _nbytes(content: Any) -> int:
-    if isinstance(content, (bytes, bytearray)):
-        return len(content)
-    if isinstance(content, memoryview):
-        return content.nbytes
-    return 0
-
-
-class _NullBar:
-    """Stand-in for a disabled tqdm bar (cheaper than constructing one)."""
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _Bar:
-    """Context manager yielding a tqdm bar (or a no-op); closes only bars it created."""
-
-    def __init__(self, progress: Any, total: int | None, desc: str | None) -> None:
-        self.bar: Any
-        self.owned = False
-        # isinstance first: tqdm instances define __eq__ and raise when compared with a str.
-        if progress is None or progress is False or (isinstance(progress, str) and progress == ""):
-            self.bar = _NullBar()
-        elif hasattr(progress, "update") and hasattr(progress, "close"):
-            self.bar = progress  # a caller's tqdm: share it, leave it open
-        else:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=desc)
-            self.owned = True
-
-    def __enter__(self) -> Any:
-        return self.bar
-
-    def __exit__(self, *exc: object) -> None:
-        if self.owned:
-            self.bar.close()
-
-
-def _path_of_get(item: Any) -> tuple[str, int | None, int | None, Any]:
-    if isinstance(item, str):
-        return item, None, None, None
-    if isinstance(item, dict) and isinstance(item.get("path"), str):
-        return item["path"], item.get("start"), item.get("end"), item.get("tags")
-    raise TypeError(f"a get path is a str or a dict with 'path'; got {type(item).__name__}")
-
-
-def _check_integrity(res: GetResult, content: Any) -> None:
-    """Compare the server's hash of a whole object with the downloaded bytes."""
-    if res.server_hash is None or res.item.start is not None or res.item.end is not None:
-        return
-    if res.hash_type == "md5":
-        digest = base64.b64encode(hashlib.md5(content).digest()).decode("ascii")
-        if digest.rstrip("=") != res.server_hash.rstrip("="):
-            raise MD5IntegrityError(
-                f"{res.item.path} failed its md5 check. server md5: {res.server_hash} computed md5: {digest}"
-            )
-    elif res.hash_type == "crc32c":
-        from . import lib
-
-        server = int.from_bytes(base64.b64decode(res.server_hash), "big")
-        computed = lib.crc32c(content)
-        if computed != server:
-            raise CRC32CIntegrityError(
-                f"crc32c mismatch for {res.item.path}: server {server} ; client {computed}"
-            )
-
-
-def _finish_get(
-    res: GetResult, raw: bool, label: Callable[[str | None, bool], str | None] | None = None
-) -> dict[str, Any]:
-    """Turn one interface result into the public result dict (verify + decompress).
-
-    ``label`` names the stored encoding in ``compress`` as the scheme's cloud-files did
-    (``StorageInterface.encoding_label``); without it the canonical name is given.
-    """
-    item = res.item
-    content = res.content
-    error = res.error
-    if error is None and content is not None:
-        try:
-            _check_integrity(res, content)
-            if not raw and res.encoding is not None:
-                content = compression.decompress(content, res.encoding, filename=item.path)
-            content = _to_bytes(content)
-        except Exception as err:
-            error = err
-            content = None
-    elif error is not None:
-        content = None
-    return {
-        "path": item.path,
-        "content": content,
-        "byte_range": (item.start, item.end),
-        "error": error,
-        "compress": res.encoding if label is None else label(res.encoding, res.content is not None),
-        "raw": raw,
-        "tags": item.tags,
-    }
-
-
-def _refetch(done: dict[str, Any], again: list[GetItem], part_size: int | None) -> bool:
-    """Queue a result that failed its integrity check for one more download; True if queued."""
-    if not isinstance(done["error"], IntegrityError):
-        return False
-    start, end = done["byte_range"]
-    again.append(GetItem(path=done["path"], start=start, end=end, tags=done["tags"], part_size=part_size))
-    return True
-
-
-def _decode_cost(res: GetResult, raw: bool) -> int:
-    # Only worth a worker thread when there is codec or hashing work on a large body.
-    if res.content is None or res.error is not None:
-        return 0
-    if (raw or res.encoding is None) and res.server_hash is None:
-        return 0
-    return _nbytes(res.content)
-
-
-def _parallel_worker(state: dict[str, Any], method: str, block: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Runs in a spawned process: rebuild the CloudFiles and run one block serially."""
-    cf = CloudFiles.__new__(CloudFiles)
-    cf.__setstate__(state)
-    return getattr(cf, method)(block, **kwargs)
 
 
 def _detect_green(green: bool | None) -> bool:
@@ -396,9 +204,9 @@ class CloudFiles:
             return f"{prefix} {label}"
         return prefix
 
-    def _bar(self, progress: Any, total: int | None, prefix: str) -> _Bar:
+    def _bar(self, progress: Any, total: int | None, prefix: str) -> Bar:
         progress = self._progress(progress)
-        return _Bar(progress, total, self._desc(prefix, progress))
+        return Bar(progress, total, self._desc(prefix, progress))
 
     def _effective_parallel(self, parallel: int | bool | None) -> int:
         value = self.parallel if parallel is None else int(parallel)
@@ -410,54 +218,6 @@ class CloudFiles:
         if self._interface_cls.in_process:
             return 1
         return value
-
-    def _run_parallel(
-        self,
-        method: str,
-        items: Iterable[Any],
-        parallel: int,
-        total: int | None,
-        bar: Any,
-        kwargs: dict[str, Any],
-    ) -> list[Any]:
-        """Spread blocks of ``items`` over ``parallel`` spawned processes; results in completion order.
-
-        Spawn (not fork) is used because forking a process that holds threads (codec pool, curl
-        handles, gevent hubs) is unsafe. Items are pickled, so file handles cannot be sent.
-        """
-        block_size = 250
-        if total is not None:
-            block_size = min(1250, max(20, math.ceil(total / parallel)))
-        state = self.__getstate__()
-        kwargs = dict(kwargs, parallel=1, progress=False)
-        results: list[Any] = []
-        ctx = multiprocessing.get_context("spawn")
-
-        def harvest(pending: set[Future[Any]], block: bool) -> set[Future[Any]]:
-            done, rest = wait(pending, return_when=FIRST_COMPLETED) if block else (set(), pending)
-            for fut in done:
-                res = fut.result()
-                results.append(res)
-                bar.update(self._block_count(res, kwargs))
-            return rest
-
-        with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
-            pending: set[Future[Any]] = set()
-            for block in sip(items, block_size):
-                pending.add(pool.submit(_parallel_worker, state, method, list(block), kwargs))
-                while len(pending) >= 2 * parallel:
-                    pending = harvest(pending, True)
-            while pending:
-                pending = harvest(pending, True)
-        return results
-
-    @staticmethod
-    def _block_count(res: Any, kwargs: dict[str, Any]) -> int:
-        if kwargs.get("return_recording"):
-            res = res[0]
-        if isinstance(res, int):
-            return res
-        return len(res)
 
     # -- get ---------------------------------------------------------------------------------------
     def get(
@@ -500,16 +260,16 @@ class CloudFiles:
         with self._bar(progress if multiple else False, total, "Downloading") as bar:
             if nproc > 1:
                 kwargs = dict(raw=raw, raise_errors=raise_errors, part_size=part_size, return_recording=True)
-                results: list[dict[str, Any]] = []
+                results: list[GetResultDict] = []
                 recordings = [tm]
-                for res, sub_tm in self._run_parallel("get", items, nproc, total, bar, kwargs):
+                for res, sub_tm in run_facade(self, "get", items, nproc, total, bar, kwargs):
                     results.extend(res)
                     recordings.append(sub_tm)
                 tm = TransmissionMonitor.merge(recordings)
             else:
-                gen = self._iget(
-                    items, raw=raw, part_size=part_size, bar=bar, raise_errors=raise_errors,
-                    tm=tm if return_recording else None,
+                gen = reads.iget(
+                    self.interface, items, raw=raw, part_size=part_size, bar=bar, raise_errors=raise_errors,
+                    tm=tm if return_recording else None, inline=self.green,
                 )
                 results = builtins.list(gen)
 
@@ -523,78 +283,6 @@ class CloudFiles:
         else:
             ret = results[0]["content"] if results else None
         return (ret, tm) if return_recording else ret
-
-    def _iget(
-        self,
-        items: Iterable[Any],
-        *,
-        raw: bool,
-        part_size: int | None,
-        bar: Any,
-        raise_errors: bool,
-        tm: TransmissionMonitor | None,
-    ) -> Iterator[dict[str, Any]]:
-        """Stream result dicts in completion order; decoding overlaps with transfers in flight."""
-        requests: Iterator[GetItem] = (self._get_item(p, part_size) for p in items)
-        flights: dict[int, Any] = {}
-        if tm is not None:
-            requests = self._recorded(requests, tm, flights)
-        queue: codecpool.CompletionQueue[dict[str, Any]] = codecpool.CompletionQueue(inline=self.green)
-        results = self.interface.get_files(requests)
-        label = self.interface.encoding_label
-        # Bytes that fail their hash are fetched once more before the error stands: a corrupted
-        # transfer should not fail the caller when a second read is clean.
-        again: list[GetItem] = []
-        try:
-            for res in results:
-                if tm is not None:
-                    self._land(res, tm, flights)
-                queue.submit(functools.partial(_finish_get, res, raw, label), _decode_cost(res, raw))
-                for done in queue.ready():
-                    if not _refetch(done, again, part_size):
-                        yield self._account(done, bar, raise_errors)
-            for done in queue.drain():
-                if not _refetch(done, again, part_size):
-                    yield self._account(done, bar, raise_errors)
-            if again:
-                for res in self.interface.get_files(again):
-                    yield self._account(_finish_get(res, raw, label), bar, raise_errors)
-        finally:
-            queue.cancel()
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
-
-    @staticmethod
-    def _get_item(path: Any, part_size: int | None) -> GetItem:
-        key, start, end, tags = _path_of_get(path)
-        return GetItem(path=key, start=start, end=end, tags=tags, part_size=part_size)
-
-    @staticmethod
-    def _recorded(
-        requests: Iterator[GetItem], tm: TransmissionMonitor, flights: dict[int, Any]
-    ) -> Iterator[GetItem]:
-        # A flight starts when the interface takes the request, and ends when its result is ready.
-        for item in requests:
-            flights[id(item)] = tm.start_io(0)
-            yield item
-
-    @staticmethod
-    def _land(res: GetResult, tm: TransmissionMonitor, flights: dict[int, Any]) -> None:
-        flight = flights.pop(id(res.item), None)
-        if flight is None:
-            return
-        if res.error is None:
-            tm.end_io(flight, _nbytes(res.content))
-        else:
-            tm.end_error(flight)
-
-    @staticmethod
-    def _account(res: dict[str, Any], bar: Any, raise_errors: bool) -> dict[str, Any]:
-        bar.update(1)
-        if raise_errors and res["error"] is not None:
-            raise res["error"]
-        return res
 
     def get_into(
         self,
@@ -627,26 +315,12 @@ class CloudFiles:
                 item = {"start": start, "end": end, "out": out, **paths}
             return self.get_into([item], raw=raw, part_size=part_size)[0]
         specs = builtins.list(paths)
-        views = [_writable_view(spec.get("out")) for spec in specs]
+        views = [writable_view(spec.get("out")) for spec in specs]
         requests = [
             {"path": spec["path"], "start": spec.get("start"), "end": spec.get("end"), "tags": i}
             for i, spec in enumerate(specs)
         ]
-        written = [0] * len(specs)
-        for res in self.get(requests, raw=raw, part_size=part_size, parallel=1):
-            i = res["tags"]
-            content = res["content"]
-            if content is None:
-                raise FileNotFoundError(f"{self.abspath(res['path'])} does not exist")
-            view = views[i]
-            n = len(content)
-            if n > view.nbytes:
-                raise ValueError(
-                    f"{res['path']}: {n} bytes do not fit the {view.nbytes}-byte buffer given as out"
-                )
-            view[:n] = content
-            written[i] = n
-        return written
+        return reads.fill_buffers(self.get(requests, raw=raw, part_size=part_size, parallel=1), views, self.abspath)
 
     def get_json(self, paths: GetPathType, total: int | None = None) -> Any:
         """Download and decode JSON files. Multiple results are returned **in input order**.
@@ -661,7 +335,7 @@ class CloudFiles:
                 found = self.get(chunk, progress=bar, parallel=1)
                 index = {(r["path"], *r["byte_range"]): r["content"] for r in found}
                 for item in chunk:
-                    key, start, end, _tags = _path_of_get(item)
+                    key, start, end, _tags = path_of_get(item)
                     content = index[(key, start, end)]
                     decoded.append(None if content is None else orjson.loads(content))
         if multiple:
@@ -705,9 +379,9 @@ class CloudFiles:
 
         Returns: the number of files written (also with ``parallel > 1``), or ``(count, monitor)``.
         """
-        items, multiple = _put_items(files)
-        if _is_reiterable(items):
-            self._check_batch(items, compress)
+        items, multiple = put_items(files)
+        if is_reiterable(items):
+            writes.check_batch(items, compress)
         total = totalfn(items, total)
         defaults = dict(
             content_type=content_type, compress=compress, compression_level=compression_level,
@@ -720,105 +394,16 @@ class CloudFiles:
                 kwargs = dict(defaults, raw=raw, return_recording=True)
                 count = 0
                 recordings = [tm]
-                for sub_count, sub_tm in self._run_parallel("puts", items, nproc, total, bar, kwargs):
+                for sub_count, sub_tm in run_facade(self, "puts", items, nproc, total, bar, kwargs):
                     count += sub_count
                     recordings.append(sub_tm)
                 tm = TransmissionMonitor.merge(recordings)
             else:
-                count = self._iputs(items, defaults, raw, bar, tm if return_recording else None)
+                count = writes.iputs(
+                    self.interface, items, defaults, raw, bar, tm if return_recording else None, inline=self.green
+                )
         ret = None if nproc > 1 and not self.consistent_shapes else count  # cloud-files: None from its pool
         return (ret, tm) if return_recording else ret
-
-    @staticmethod
-    def _item_dict(file: Any) -> dict[str, Any]:
-        if isinstance(file, dict):
-            return file
-        if isinstance(file, (tuple, builtins.list)) and len(file) == 2:
-            return {"path": file[0], "content": file[1]}
-        raise TypeError(f"a put item is a (path, content) tuple or a dict; got {type(file).__name__}")
-
-    def _check_batch(self, items: Iterable[Any], compress: Any) -> None:
-        """Reject duplicate paths and unknown codecs before anything is written."""
-        seen: set[str] = set()
-        dupes: list[str] = []
-        for file in items:
-            spec = self._item_dict(file)
-            path = spec["path"]
-            if path in seen:
-                dupes.append(path)
-            seen.add(path)
-            _normalize_compress(spec.get("compress", compress))
-        if dupes:
-            raise ValueError(
-                "Cannot write the same file multiple times in one pass. This causes a race condition. "
-                "Files: " + ", ".join(sorted(set(dupes)))
-            )
-
-    def _iputs(
-        self,
-        items: Iterable[Any],
-        defaults: dict[str, Any],
-        raw: bool,
-        bar: Any,
-        tm: TransmissionMonitor | None,
-    ) -> int:
-        keep_objects = self.interface.stores_objects
-
-        def prepare(file: Any) -> PutItem:
-            return _prepare_put(self._item_dict(file), defaults, raw, keep_objects)
-
-        def size_of(file: Any) -> int:
-            spec = self._item_dict(file)
-            content = spec.get("content")
-            needs_codec = not raw and _normalize_compress(spec.get("compress", defaults["compress"]))
-            if not needs_codec:
-                return 0
-            return _nbytes(content) if not hasattr(content, "read") else codecpool.INLINE_LIMIT
-
-        prepared: Iterator[PutItem] = codecpool.imap_ordered(prepare, items, size_of=size_of, inline=self.green)
-        flights: dict[str, list[Any]] = {}
-        if tm is not None:
-            prepared = self._recorded_puts(prepared, tm, flights)
-        count = 0
-        first: BaseException | None = None
-        existed: list[ObjectExistsError] = []
-        results = self.interface.put_files(prepared)
-        try:
-            for res in results:
-                if tm is not None:
-                    ids = flights.get(res.path)
-                    if ids:
-                        flight = ids.pop(0)
-                        if res.error is None:
-                            tm.end_io(flight, res.nbytes)
-                        else:
-                            tm.end_error(flight)
-                if isinstance(res.error, ObjectExistsError):
-                    existed.append(res.error)  # if_not_exists: reported together after the batch
-                    continue
-                if res.error is not None:
-                    # The other files of the batch are still written; the first error is raised after.
-                    first = first or res.error
-                    continue
-                count += 1
-                bar.update(1)
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
-        if first is not None:
-            raise first
-        if existed:
-            raise _exists_error(existed)
-        return count
-
-    @staticmethod
-    def _recorded_puts(
-        prepared: Iterator[PutItem], tm: TransmissionMonitor, flights: dict[str, list[Any]]
-    ) -> Iterator[PutItem]:
-        for item in prepared:
-            flights.setdefault(item.path, []).append(tm.start_io(_nbytes(item.content)))
-            yield item
 
     def put(
         self,
@@ -873,12 +458,12 @@ class CloudFiles:
         Unlike cloud-files, ``cache_control`` is forwarded. Input dicts are not modified.
         ``if_not_exists=True`` refuses to replace existing objects, as in :meth:`puts`.
         """
-        items, _multiple = _put_items(files)
+        items, _multiple = put_items(files)
         total = totalfn(items, total)
-        if _is_reiterable(items):
-            self._check_batch(items, compress)
+        if is_reiterable(items):
+            writes.check_batch(items, compress)
         return self.puts(
-            (_jsonify_item(self._item_dict(file)) for file in items),
+            (jsonify_item(item_dict(file)) for file in items),
             content_type="application/json",
             compress=compress,
             compression_level=compression_level,
@@ -1023,7 +608,7 @@ class CloudFiles:
         nproc = self._effective_parallel(parallel) if multiple else 1
         with self._bar(progress if multiple else False, total, "Deleting") as bar:
             if nproc > 1:
-                deleted = sum(self._run_parallel("delete", items, nproc, total, bar, {}))
+                deleted = sum(run_facade(self, "delete", items, nproc, total, bar, {}))
                 return deleted if self.consistent_shapes else None
             count = 0
             first: BaseException | None = None
@@ -1089,12 +674,8 @@ class CloudFiles:
     def isdir(self, prefix: str = "") -> bool:
         """Is there a directory at ``prefix``? file://: a real directory; object stores: at least one
         object under ``prefix/`` (checked, even when the path ends in '/')."""
-        iface = self.interface
-        if isinstance(iface, FileInterface):
-            return os.path.isdir(iface.fullpath(prefix) if prefix else iface.root)
-        dirprefix = prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
         try:
-            return next(iter(self.list(prefix=dirprefix)), None) is not None
+            return self.interface.is_dir(prefix)
         except NotImplementedError:
             if prefix:
                 return not self.exists(prefix.rstrip("/"))
@@ -1109,7 +690,7 @@ class CloudFiles:
         return CloudFiles(
             cloudpath,
             green=self.green,
-            num_threads=self.num_threads if self._path.protocol != "mem" else 20,
+            num_threads=20 if self._interface_cls.in_process else self.num_threads,  # in-process: forced 0
             secrets=self.secrets if same else None,
             request_payer=self.request_payer if same else None,
             no_sign_request=self.no_sign_request if same else False,
@@ -1165,47 +746,11 @@ class CloudFiles:
         if paths is None:
             paths = ((name, name, size) for name, size in src.list(size=True))
         items = toiter(paths)
-        total = totalfn(items, None)
-        target = None if reencode is None else _normalize_compress(reencode)
-        copier = src.interface.server_copier(self.interface) if reencode is None and content_type is None else None
-        with self._bar(progress, total, "Transferring") as bar:
-            if copier is not None:
-                for block in sip(items, block_size):
-                    self._server_copy_block(src, copier, [_transfer_pair(p)[:2] for p in block], allow_missing)
-                    bar.update(len(block))
-                return TransmissionMonitor(IOEnum.TX)
-            if resumable and src.protocol in ("http", "https") and self.protocol == "file":
-                from .download import download_files
-
-                download_files(src.interface, self.interface, (_transfer_pair(p)[:2] for p in items),
-                               allow_missing=allow_missing, bar=bar)
-                return TransmissionMonitor(IOEnum.RX)
-            blocks = BlockCopier(
-                src, self, reencode=reencode is not None, target=target, content_type=content_type,
-                allow_missing=allow_missing,
+        with self._bar(progress, totalfn(items, None), "Transferring") as bar:
+            return transfers.transfer(
+                src, self, items, block_size=block_size, reencode=reencode, content_type=content_type,
+                allow_missing=allow_missing, resumable=resumable, bar=bar,
             )
-            for block in sip(items, block_size):
-                triples = (_transfer_pair(p) for p in block)
-                # mem:// objects are never streamed, so their sizes are not worth a lookup.
-                blocks.copy(list(plan_sizes(src.interface, triples, lookup=src.protocol != "mem")))
-                bar.update(len(block))
-        return TransmissionMonitor.merge(blocks.recordings)
-
-    def _server_copy_block(
-        self, src: CloudFiles, copier: Callable[[builtins.list[tuple[str, str]]], Iterator[Any]],
-        pairs: builtins.list[tuple[str, str]], allow_missing: bool,
-    ) -> None:
-        missing = []
-        for name, found, error in copier(pairs):
-            if error is not None:
-                raise error
-            if not found:
-                missing.append(name)
-        if missing and not allow_missing:
-            raise FileNotFoundError(f"{src.abspath(missing[0])} does not exist in the source")
-        dests = dict(pairs)
-        if missing:
-            self.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
 
     def move(self, src: str, dest: str) -> None:
         """Move one file to ``dest``, a full cloudpath on any service."""
@@ -1230,19 +775,7 @@ class CloudFiles:
         items = toiter(paths)
         total = totalfn(items, total)
         with self._bar(progress, total, "Moving") as bar:
-            src_iface, dest_iface = self.interface, dest.interface
-            if isinstance(src_iface, FileInterface) and isinstance(dest_iface, FileInterface):
-                for item in items:
-                    src_key, dest_key, _size = _transfer_pair(item)
-                    if not src_iface.move_to(dest_iface, src_key, dest_key):
-                        raise FileNotFoundError(f"{self.abspath(src_key)} does not exist")
-                    bar.update(1)
-                return
-            for block in sip(items, block_size):
-                pairs = [_transfer_pair(p) for p in block]
-                self.transfer_to(dest, pairs, block_size=block_size, progress=False)
-                self.delete([pair[0] for pair in pairs], progress=False, parallel=1)
-                bar.update(len(pairs))
+            transfers.move(self, dest, items, block_size=block_size, bar=bar)
 
     # -- path helpers ------------------------------------------------------------------------------
     @property
@@ -1326,289 +859,7 @@ class CloudFiles:
         return self.list()
 
 
-# -- one file ----------------------------------------------------------------------------------------------
-class CloudFile:
-    """One file at a full cloudpath: a thin wrapper over ``CloudFiles(dirname(path))``.
-
-    Differences from cloud-files: ``locking`` defaults to None (off) instead of True, so plain reads do
-    not create lock files; ``get(ranges=[slice(...)])`` works; ``f[key] = content`` writes;
-    ``get_acl()`` returns ``{filename: acl}``, as cloud-files did.
-    """
-
-    def __init__(
-        self,
-        path: str,
-        *,
-        cache_meta: bool = False,
-        secrets: Any = None,
-        composite_upload_threshold: int = int(1e8),
-        locking: bool | None = None,
-        lock_dir: str | None = None,
-        endpoint: str | None = None,
-        no_sign_request: bool = False,
-        request_payer: str | None = None,
-        use_https: bool = False,
-    ) -> None:
-        parent, name = _split_fullpath(path)
-        self.cf = CloudFiles(
-            parent,
-            secrets=secrets,
-            composite_upload_threshold=composite_upload_threshold,
-            locking=locking,
-            lock_dir=lock_dir,
-            endpoint=endpoint,
-            no_sign_request=no_sign_request,
-            request_payer=request_payer,
-            use_https=use_https,
-        )
-        self.filename = name
-        self.cache_meta = cache_meta
-        self._size: int | None = None
-        self._head: dict[str, Any] | None = None
-
-    def __repr__(self) -> str:
-        return f"CloudFile({self.abspath()!r})"
-
-    @property
-    def sep(self) -> str:
-        """Key separator of the scheme."""
-        return self.cf.sep
-
-    @property
-    def protocol(self) -> str:
-        """The scheme of the file."""
-        return self.cf.protocol
-
-    @property
-    def lock_dir(self) -> str:
-        """Directory of file:// lock files."""
-        return self.cf.lock_dir
-
-    def abspath(self) -> str:
-        """The file's full cloudpath."""
-        return self.cf.abspath(self.filename)
-
-    def exists(self) -> bool:
-        """Does the file exist?"""
-        return cast(bool, self.cf.exists(self.filename))
-
-    def delete(self) -> None:
-        """Delete the file (every stored encoding)."""
-        self.cf.delete(self.filename)
-        self._size = None
-        self._head = None
-
-    def touch(self) -> None:
-        """Create the file if missing (file:// also refreshes the mtime)."""
-        self.cf.touch(self.filename)
-
-    def get(self, ranges: Any = None, raw: bool = False) -> Any:
-        """The whole file (bytes or None), or for ``ranges`` (slices or ``{'start', 'end'}`` dicts) a
-        list of ``get`` result dicts in the order given."""
-        if ranges is None:
-            content = self.cf.get(self.filename, raw=raw)
-            if raw and content is not None:
-                self._size = len(content)
-            return content
-        reqs = []
-        for rng in ranges:
-            if isinstance(rng, slice):
-                reqs.append({"path": self.filename, "start": rng.start, "end": rng.stop})
-            else:
-                reqs.append(dict(rng, path=self.filename))
-        results = self.cf.get(reqs, raw=raw)
-        order = {(r.get("start"), r.get("end")): i for i, r in enumerate(reqs)}
-        return sorted(results, key=lambda r: order.get(r["byte_range"], 0))
-
-    def get_json(self) -> Any:
-        """The file decoded from JSON (None if missing)."""
-        return self.cf.get_json(self.filename)
-
-    def get_acl(self) -> Any:
-        """The file's ACL (file:// gives ``st_mode``)."""
-        return self.cf.get_acl(self.filename)
-
-    def put(self, content: Any, *args: Any, **kwargs: Any) -> int:
-        """Write the file; arguments as :meth:`CloudFiles.put`."""
-        # Invalidate rather than record len(content): the stored size differs when compressed.
-        self._size = None
-        self._head = None
-        return self.cf.put(self.filename, content, *args, **kwargs)
-
-    def put_json(self, content: Any, *args: Any, **kwargs: Any) -> int:
-        """Write the file as JSON; arguments as :meth:`CloudFiles.put_json`."""
-        self._size = None
-        self._head = None
-        return self.cf.put_json(self.filename, content, *args, **kwargs)
-
-    def head(self) -> dict[str, Any] | None:
-        """Metadata (cached when ``cache_meta``)."""
-        if self.cache_meta and self._head is not None:
-            return self._head
-        head = self.cf.head(self.filename)
-        if self.cache_meta:
-            self._head = head
-        return cast("dict[str, Any] | None", head)
-
-    def size(self) -> int | None:
-        """Stored size in bytes (cached when ``cache_meta``)."""
-        if self.cache_meta and self._size is not None:
-            return self._size
-        size = self.cf.size(self.filename)
-        if self.cache_meta:
-            self._size = size
-        return cast("int | None", size)
-
-    def move(self, dest: str) -> None:
-        """Move the file to ``dest`` (a full cloudpath on any service)."""
-        self.cf.move(self.filename, dest)
-
-    def transfer_to(self, cloudpath: str, reencode: Any = None) -> TransmissionMonitor:
-        """Copy the file to the full cloudpath ``cloudpath``."""
-        parent, name = _split_fullpath(cloudpath)
-        return self.cf.transfer_to(parent, paths=[(self.filename, name)], reencode=reencode)
-
-    def transfer_from(self, cloudpath: str, reencode: Any = None) -> TransmissionMonitor:
-        """Replace this file with a copy of the file at ``cloudpath``."""
-        parent, name = _split_fullpath(cloudpath)
-        return self.cf.transfer_from(parent, paths=[(name, self.filename)], reencode=reencode)
-
-    def join(self, *paths: str) -> str:
-        """Join path components with the scheme's separator."""
-        return self.cf.join(*paths)
-
-    def dirname(self, path: str) -> str:
-        """Directory part of ``path``."""
-        return self.cf.dirname(path)
-
-    def basename(self, path: str) -> str:
-        """Last component of ``path``."""
-        return self.cf.basename(path)
-
-    def clear_locks(self) -> None:
-        """Delete every lock file in the lock directory."""
-        self.cf.clear_locks()
-
-    def __len__(self) -> int:
-        size = self.size()
-        if size is None:
-            raise FileNotFoundError(self.abspath())
-        return size
-
-    def __getitem__(self, rng: slice) -> Any:
-        return self.cf.get({"path": self.filename, "start": rng.start, "end": rng.stop})
-
-    def __setitem__(self, key: Any, content: Any) -> None:
-        """``f[:] = content`` (any key) writes the whole file."""
-        self.put(content)
-
-
-# -- put helpers ---------------------------------------------------------------------------------------
-def _normalize_compress(value: Any) -> str | None:
-    """Validate a ``compress`` value and return the encoding name (None for identity).
-
-    Raises UnsupportedCompressionType (a ValueError) for an unknown codec.
-    """
-    return compression.normalize_encoding(value)
-
-
-def _prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool, keep_objects: bool = False) -> PutItem:
-    """Validate and (unless raw) compress one put item.
-
-    ``keep_objects`` (mem://): ``raw=True`` content is kept as the very object given (a numpy array
-    comes back as that array, as cloud-files' memory store did; CloudVolume relies on it). Otherwise
-    buffers are snapshotted as bytes, so later changes to the caller's buffer do not leak in.
-    """
-    def pick(name: str) -> Any:
-        return spec.get(name, defaults[name])
-
-    if not isinstance(spec.get("path"), str):
-        # Caught here for every scheme: gs would otherwise have formatted a number into a key.
-        raise TypeError(f"a put path must be a str, got {type(spec.get('path')).__name__}")
-    encoding = _normalize_compress(pick("compress"))
-    content = spec["content"]
-    if isinstance(content, str):
-        content = content.encode("utf8")
-    elif not isinstance(content, (bytes, bytearray)) and not hasattr(content, "read"):
-        if not (keep_objects and raw):
-            content = _contiguous(content)
-    if not raw and encoding is not None:
-        if hasattr(content, "read"):
-            content = content.read()
-        level = pick("compression_level")
-        content = compression.compress(content, method=encoding, compress_level=level)
-    if keep_objects and not raw and not isinstance(content, bytes) and not hasattr(content, "read"):
-        content = _snapshot(content)
-    return PutItem(
-        path=spec["path"],
-        content=content,
-        content_type=pick("content_type"),
-        encoding=encoding,
-        cache_control=pick("cache_control"),
-        storage_class=pick("storage_class"),
-        if_not_exists=bool(spec.get("if_not_exists", defaults.get("if_not_exists", False))),
-    )
-
-
-def _exists_error(errors: list[ObjectExistsError]) -> ObjectExistsError:
-    """One ObjectExistsError for every path of a batch that ``if_not_exists`` found already stored."""
-    if len(errors) == 1:
-        return errors[0]
-    paths = sorted({p for err in errors for p in err.paths})
-    shown = ", ".join(paths[:20]) + (f" ... ({len(paths) - 20} more)" if len(paths) > 20 else "")
-    return ObjectExistsError(
-        f"{len(paths)} paths already exist (if_not_exists=True: not overwritten; the rest were written): {shown}",
-        paths=paths,
-    )
-
-
-def _snapshot(content: Any) -> Any:
-    """A bytes copy of a buffer (the caller may change it later); other objects as they are."""
-    try:
-        return memoryview(content).tobytes()
-    except TypeError:
-        return content
-
-
-def _contiguous(content: Any) -> Any:
-    """Buffer-protocol content (numpy arrays...) as-is when C-contiguous (sent without a copy); a strided
-    view is copied once into bytes, the only way to send it as one body."""
-    try:
-        view = memoryview(content)
-    except TypeError:
-        return content  # a Python object stored raw on mem://
-    return content if view.c_contiguous else view.tobytes()
-
-
-def _jsonify_item(spec: dict[str, Any]) -> dict[str, Any]:
-    out = dict(spec)
-    out["content"] = jsonify(spec["content"])
-    return out
-
-
-def _transfer_pair(item: Any) -> tuple[str, str, int | None]:
-    """``(source name, destination name, stored size or None)`` of one transfer path item."""
-    if isinstance(item, str):
-        return item, item, None
-    if isinstance(item, dict):
-        return item["path"], item.get("dest_path") or item["path"], item.get("size")
-    if isinstance(item, (tuple, builtins.list)) and len(item) in (2, 3):
-        return item[0], item[1], (item[2] if len(item) == 3 else None)
-    raise TypeError(f"a transfer path is a str, (src, dest) or {{'path', 'dest_path'}}; got {item!r}")
-
-
 # -- module-level conveniences -------------------------------------------------------------------------
-def _split_fullpath(fullpath: str) -> tuple[str, str]:
-    """``'gs://b/dir/f'`` -> ``('gs://b/dir', 'f')``: the CloudFiles directory and the key."""
-    norm = paths.normalize(fullpath)
-    parent, _, name = norm.rstrip("/").rpartition("/")
-    if parent.endswith("file://"):
-        parent += "/"  # a file directly under the filesystem root
-    if not name or not parent or parent.endswith(":/"):
-        raise UnsupportedProtocolError(f"{fullpath!r} does not name a file")
-    return parent, name
-
-
 def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
     """Download full paths (any mix of services and buckets) with one CloudFiles per bucket.
 
@@ -1623,7 +874,7 @@ def dl(cloudpaths: GetPathType, raw: bool = False, **kwargs: Any) -> Any:
     progress = kwargs.pop("progress", False)
     total = sum(len(v) for v in groups.values())
     results: list[dict[str, Any]] = []
-    with _Bar(progress if total > 1 else False, total, "Downloading") as bar:
+    with Bar(progress if total > 1 else False, total, "Downloading") as bar:
         for bucketpath, keys in groups.items():
             cf = CloudFiles(bucketpath, **kwargs)
             for res in cf.get(keys, raw=raw, progress=bar):
@@ -1690,6 +941,11 @@ INTERFACES: dict[str, type[Any]] = {**_ADAPTERS, **dict.fromkeys(ALIASES, S3Inte
 
 
 def __getattr__(name: str) -> Any:
+    if name == "CloudFile":
+        # Re-exported on first use: CloudFile is built on CloudFiles, so it cannot load before us.
+        from .cloudfile import CloudFile
+
+        return CloudFile
     # CLOUD_FILES_DIR / CLOUD_FILES_LOCK_DIR follow the environment (see cloudfiles.secrets).
     if name in ("CLOUD_FILES_DIR", "CLOUD_FILES_LOCK_DIR"):
         from . import secrets
@@ -1699,7 +955,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"CLOUD_FILES_DIR", "CLOUD_FILES_LOCK_DIR"})
+    return sorted(set(globals()) | {"CLOUD_FILES_DIR", "CLOUD_FILES_LOCK_DIR", "CloudFile"})
 
 
 __all__ = [
@@ -1710,7 +966,7 @@ __all__ = [
     "RESULT_KEYS",
     "CRC32CIntegrityError",
     "CaveInterface",
-    "CloudFile",
+    "CloudFile",  # noqa: F822 - provided by the module __getattr__
     "CloudFiles",
     "CompressType",
     "FileInterface",

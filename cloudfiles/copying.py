@@ -16,8 +16,8 @@ from typing import Any
 from . import streaming
 from .interfaces.base import GetItem
 from .interfaces.file import FileInterface
-from .interfaces.mem import MemoryInterface
 from .monitoring import IOEnum, TransmissionMonitor
+from .reads import finish_get
 from .streaming import (
     Planned,
     RangedReader,
@@ -53,8 +53,8 @@ class BlockCopier:
         self.rx = TransmissionMonitor(IOEnum.RX)
         self.recordings.append(self.rx)
         self._local = isinstance(src.interface, FileInterface)
-        # mem:// objects are in this process's memory already: streaming them saves nothing.
-        self._streamable = not isinstance(src.interface, MemoryInterface)
+        # Objects of an in-process store are in memory already: streaming them saves nothing.
+        self._streamable = not src.interface.in_process
         self._dest_sep = dest.protocol != "file" and os.sep != "/"
 
     def copy(self, block: list[Planned]) -> None:
@@ -79,12 +79,10 @@ class BlockCopier:
         if self._local and not self.reencode:
             yield from self._local_items(block, handles)
             return
-        from .cloudfiles import _finish_get  # the facade's verify + result-dict step
-
         items = (GetItem(p.src, tags=p.dest) for p in block)
         for res in self.src.interface.get_files(items):
             flight = self.rx.start_io(0)
-            got = _finish_get(res, raw=True)
+            got = finish_get(res, raw=True)
             if got["error"] is not None:
                 self.rx.end_error(flight)
                 raise got["error"]

@@ -468,6 +468,14 @@ class FileInterface(StorageInterface):
             except Exception as err:
                 yield path, err
 
+    def is_dir(self, prefix: str) -> bool:
+        """A real directory at ``prefix`` (the root for ``''``)."""
+        return os.path.isdir(self.fullpath(prefix) if prefix else self.root)
+
+    def renamer(self, dest: StorageInterface) -> Callable[[str, str], bool] | None:
+        """file:// to file:// renames (see :meth:`move_to`); other destinations copy and delete."""
+        return functools.partial(self.move_to, dest) if isinstance(dest, FileInterface) else None
+
     def move_to(self, dest: FileInterface, src_key: str, dest_key: str) -> bool:
         """Rename ``src_key`` (whatever its encoding) to ``dest_key`` under ``dest``'s root.
 
