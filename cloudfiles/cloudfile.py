@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from .cloudfiles import CloudFiles
 from .monitoring import TransmissionMonitor
 from .shapes import split_fullpath
+from .typing import HeadDict
 
 
 class CloudFile:
@@ -46,7 +47,7 @@ class CloudFile:
         self.filename = name
         self.cache_meta = cache_meta
         self._size: int | None = None
-        self._head: dict[str, Any] | None = None
+        self._head: HeadDict | None = None
 
     def __repr__(self) -> str:
         return f"CloudFile({self.abspath()!r})"
@@ -72,7 +73,7 @@ class CloudFile:
 
     def exists(self) -> bool:
         """Does the file exist?"""
-        return cast(bool, self.cf.exists(self.filename))
+        return self.cf.exists(self.filename)
 
     def delete(self) -> None:
         """Delete the file (every stored encoding)."""
@@ -123,14 +124,14 @@ class CloudFile:
         self._head = None
         return self.cf.put_json(self.filename, content, *args, **kwargs)
 
-    def head(self) -> dict[str, Any] | None:
+    def head(self) -> HeadDict | None:
         """Metadata (cached when ``cache_meta``)."""
         if self.cache_meta and self._head is not None:
             return self._head
         head = self.cf.head(self.filename)
         if self.cache_meta:
             self._head = head
-        return cast("dict[str, Any] | None", head)
+        return head
 
     def size(self) -> int | None:
         """Stored size in bytes (cached when ``cache_meta``)."""
@@ -139,7 +140,7 @@ class CloudFile:
         size = self.cf.size(self.filename)
         if self.cache_meta:
             self._size = size
-        return cast("int | None", size)
+        return size
 
     def move(self, dest: str) -> None:
         """Move the file to ``dest`` (a full cloudpath on any service)."""

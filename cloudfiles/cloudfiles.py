@@ -22,7 +22,7 @@ import os
 import posixpath
 import sys
 from collections.abc import Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Union, cast, overload
 
 import orjson
 
@@ -37,7 +37,7 @@ from .parallel import run_facade
 from .progress import Bar
 from .reads import RESULT_KEYS
 from .shapes import is_reiterable, item_dict, jsonify_item, path_of_get, put_items, totalfn, writable_view
-from .typing import GetResultDict
+from .typing import GetPathDict, GetResultDict, HeadDict
 
 if TYPE_CHECKING:
     from .cloudfile import CloudFile
@@ -220,6 +220,27 @@ class CloudFiles:
         return value
 
     # -- get ---------------------------------------------------------------------------------------
+    @overload
+    def get(
+        self, paths: str | GetPathDict, *, total: int | None = ..., raw: bool = ..., progress: Any = ...,
+        parallel: int | bool | None = ..., return_dict: Literal[False] = ..., raise_errors: bool = ...,
+        part_size: int | None = ..., return_recording: Literal[False] = ...,
+    ) -> Any: ...  # bytes or None; a list of result dicts with parallel > 1 (cloud-files 6.4.3)
+
+    @overload
+    def get(
+        self, paths: Iterable[str | GetPathDict], *, total: int | None = ..., raw: bool = ..., progress: Any = ...,
+        parallel: int | bool | None = ..., return_dict: Literal[False] = ..., raise_errors: bool = ...,
+        part_size: int | None = ..., return_recording: Literal[False] = ...,
+    ) -> list[GetResultDict]: ...
+
+    @overload
+    def get(
+        self, paths: GetPathType, *, total: int | None = ..., raw: bool = ..., progress: Any = ...,
+        parallel: int | bool | None = ..., return_dict: bool = ..., raise_errors: bool = ...,
+        part_size: int | None = ..., return_recording: bool = ...,
+    ) -> Any: ...  # return_dict / return_recording: see the docstring
+
     def get(
         self,
         paths: GetPathType,
@@ -508,7 +529,12 @@ class CloudFiles:
         ))
 
     # -- metadata ----------------------------------------------------------------------------------
-    def exists(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
+    @overload
+    def exists(self, paths: str, total: int | None = None, progress: Any = None) -> bool: ...  # type: ignore[overload-overlap]
+    @overload
+    def exists(self, paths: Iterable[str], total: int | None = None, progress: Any = None) -> dict[str, bool]: ...
+
+    def exists(self, paths: str | Iterable[str], total: int | None = None, progress: Any = None) -> Any:
         """Whether each file exists (in any encoding): bool, or ``{path: bool}`` for multiple."""
         items, multiple = toiter(paths, is_iter=True)
         out: dict[str, bool] = {}
@@ -524,7 +550,14 @@ class CloudFiles:
             raise first
         return out if multiple else next(iter(out.values()), False)
 
-    def head(self, paths: GetPathType, total: int | None = None, progress: Any = None) -> Any:
+    @overload
+    def head(self, paths: str, total: int | None = None, progress: Any = None) -> HeadDict | None: ...  # type: ignore[overload-overlap]
+    @overload
+    def head(
+        self, paths: Iterable[str], total: int | None = None, progress: Any = None
+    ) -> dict[str, HeadDict | None]: ...
+
+    def head(self, paths: str | Iterable[str], total: int | None = None, progress: Any = None) -> Any:
         """Metadata of each file: a dict, or None when missing. Multiple paths give ``{path: dict or None}``.
 
         The keys are those cloud-files 6.4.3 gave for the scheme (file:// ``Last-Modified`` a naive UTC
@@ -544,8 +577,21 @@ class CloudFiles:
             raise first
         return out if multiple else next(iter(out.values()), None)
 
+    @overload
+    def size(  # type: ignore[overload-overlap]
+        self, paths: str, total: int | None = None, progress: Any = None, return_sum: Literal[False] = False
+    ) -> int | None: ...
+    @overload
     def size(
-        self, paths: GetPathType, total: int | None = None, progress: Any = None, return_sum: bool = False
+        self, paths: Iterable[str], total: int | None = None, progress: Any = None, return_sum: Literal[False] = False
+    ) -> dict[str, int | None]: ...
+    @overload
+    def size(
+        self, paths: str | Iterable[str], total: int | None = None, progress: Any = None, return_sum: bool = False
+    ) -> int | dict[str, int | None] | None: ...  # return_sum=True: the total, an int
+
+    def size(
+        self, paths: str | Iterable[str], total: int | None = None, progress: Any = None, return_sum: bool = False
     ) -> Any:
         """Stored (compressed) size in bytes: int or None; ``{path: size}``; or the sum (``return_sum``)."""
         items, multiple = toiter(paths, is_iter=True)

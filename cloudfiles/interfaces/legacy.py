@@ -314,8 +314,8 @@ class MemoryInterface(LegacyInterface):
     def copy_file(self, src_path: str, dest_bucket: str, dest_key: str) -> tuple[bool, int]:
         """Copy the stored object (any encoding, suffix kept) to ``dest_key`` of the ``mem://`` bucket
         ``dest_bucket``. Returns ``(found, nbytes)``."""
-        from .mem import _DATA as MEMORY_DATA  # the same dict connectionpools exports
         from .file import ENCODING_SUFFIXES
+        from .mem import _DATA as MEMORY_DATA  # the same dict connectionpools exports
 
         key = self.get_path_to_file(src_path)
         data = self._data
