@@ -193,6 +193,12 @@ class StorageInterface(abc.ABC):
         caller then copies and deletes."""
         return None
 
+    def stored_opener(self) -> Callable[[str], tuple[IO[bytes], str | None] | None] | None:
+        """Where stored objects are files this process can open (file://): a function giving, for a
+        key, an open binary handle on the stored bytes and their encoding (None when missing), so a
+        copy streams from the descriptor. None elsewhere: the caller reads with :meth:`get_files`."""
+        return None
+
     def is_dir(self, prefix: str) -> bool:
         """Is there a directory at ``prefix``? Object stores: at least one object under ``prefix/``
         (checked, even when the path ends in '/'). Raises NotImplementedError where nothing lists."""
