@@ -13,18 +13,16 @@ from typing import Any, cast
 from . import compression, paths
 from .exceptions import UnsupportedProtocolError
 from .lib import jsonify, toiter
+from .lib import totalfn as lib_totalfn
 
 
 def totalfn(files: Any, total: int | None) -> int | None:
-    """``total`` if given, else ``len(files)`` when the input has a length, else None."""
-    if total is not None:
-        if total < 0:
-            raise ValueError(f"total must be >= 0. Got: {total}")
-        return total
-    try:
-        return len(files)
-    except TypeError:
-        return None
+    """:func:`cloudfiles.lib.totalfn` (``total`` if given, else ``len(files)`` when the input has a
+    length, else None) for the facade, which rejects a negative ``total`` with ValueError. lib's
+    keeps cloud-files 6.4.3's behaviour, passing any ``total`` through."""
+    if total is not None and total < 0:
+        raise ValueError(f"total must be >= 0. Got: {total}")
+    return lib_totalfn(files, total)
 
 
 def put_items(files: Any) -> tuple[Any, bool]:
