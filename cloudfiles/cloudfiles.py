@@ -44,6 +44,9 @@ def _detect_green(green: bool | None) -> bool:
 
 
 # -- the facade ----------------------------------------------------------------------------------------
+# The public methods come by family from cloudfiles/facade/ (reading, writing, listing, naming); the
+# class itself keeps the state, the plumbing they share, pickling, and what builds or recognises a
+# CloudFiles (isdir's fallback, _derive, the container protocol).
 class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
     """A multi-threaded key-value client for one directory (cloudpath) on GCS, S3, HTTP(S), local
     files (``file://``) or memory (``mem://``).
