@@ -24,7 +24,8 @@ from . import (
     threaded_queue,
     typing,
 )
-from .cloudfiles import CloudFile, CloudFiles, clear_memory, dl
+from .cloudfile import CloudFile
+from .cloudfiles import CloudFiles, clear_memory, dl
 from .interfaces import reset_connection_pools
 from .resumable import ResumableTransfer
 

@@ -15,14 +15,12 @@ from typing import Any
 
 from . import streaming
 from .interfaces.base import GetItem
-from .interfaces.file import FileInterface
-from .interfaces.mem import MemoryInterface
 from .monitoring import IOEnum, TransmissionMonitor
+from .reads import finish_get
 from .streaming import (
     Planned,
     RangedReader,
     bounded_uploads,
-    open_local,
     transcode,
     upload_part_bytes,
 )
@@ -52,9 +50,11 @@ class BlockCopier:
         self.recordings: list[TransmissionMonitor] = []
         self.rx = TransmissionMonitor(IOEnum.RX)
         self.recordings.append(self.rx)
-        self._local = isinstance(src.interface, FileInterface)
-        # mem:// objects are in this process's memory already: streaming them saves nothing.
-        self._streamable = not isinstance(src.interface, MemoryInterface)
+        # A store of local files hands its objects over open (the destination streams from them).
+        self._open = src.interface.stored_opener()
+        self._local = self._open is not None
+        # Objects of an in-process store are in memory already: streaming them saves nothing.
+        self._streamable = not src.interface.in_process
         self._dest_sep = dest.protocol != "file" and os.sep != "/"
 
     def copy(self, block: list[Planned]) -> None:
@@ -79,12 +79,10 @@ class BlockCopier:
         if self._local and not self.reencode:
             yield from self._local_items(block, handles)
             return
-        from .cloudfiles import _finish_get  # the facade's verify + result-dict step
-
         items = (GetItem(p.src, tags=p.dest) for p in block)
         for res in self.src.interface.get_files(items):
             flight = self.rx.start_io(0)
-            got = _finish_get(res, raw=True)
+            got = finish_get(res, raw=True)
             if got["error"] is not None:
                 self.rx.end_error(flight)
                 raise got["error"]
@@ -93,9 +91,9 @@ class BlockCopier:
             yield self._item(got["path"], got["tags"], content, got["compress"])
 
     def _local_items(self, block: list[Planned], handles: list[Any]) -> Iterator[dict[str, Any]]:
-        """file:// sources are handed over open: the destination streams from the descriptor."""
+        """Local files (see ``stored_opener``) are handed over open: the destination streams from the descriptor."""
         for p in block:
-            found = open_local(self.src.interface, p.src)
+            found = self._open(p.src)
             if found is None:
                 yield self._item(p.src, p.dest, None, None)
                 continue
@@ -121,7 +119,7 @@ class BlockCopier:
     # -- large objects -----------------------------------------------------------------------------
     def _copy_large(self, planned: Planned) -> None:
         if self._local:
-            found = open_local(self.src.interface, planned.src)
+            found = self._open(planned.src)
             if found is None:
                 self._put([self._item(planned.src, planned.dest, None, None)])
                 return

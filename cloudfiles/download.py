@@ -147,6 +147,11 @@ def _normalize(encoding: str | None) -> str | None:
     return normalize_encoding(encoding)
 
 
+def resumes(src: Any, dest: Any) -> bool:
+    """Can :func:`download_files` serve this pair: an http(s) source and a file:// destination?"""
+    return isinstance(src, RemoteInterface) and src.path.protocol in ("http", "https") and isinstance(dest, FileInterface)
+
+
 def download_files(
     src: Any, dest: Any, pairs: Iterable[tuple[str, str]], *, allow_missing: bool, bar: Any
 ) -> None:
@@ -173,4 +178,4 @@ def download_files(
         bar.update(1)
 
 
-__all__ = ["CHUNK", "META_SUFFIX", "PART_SUFFIX", "ObjectChangedError", "PartDownload", "download_files"]
+__all__ = ["CHUNK", "META_SUFFIX", "PART_SUFFIX", "ObjectChangedError", "PartDownload", "download_files", "resumes"]

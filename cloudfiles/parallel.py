@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import math
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar, cast
 
 from .lib import nvl, sip, totalfn
 
-__all__ = ["parallel_execute", "parallelize"]
+__all__ = ["block_size", "parallel_execute", "parallelize", "run_blocks", "run_facade"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +35,59 @@ def _block_count(res: Any, block: list[Any]) -> int:
     return len(block)
 
 
+def block_size(total: int | None, parallel: int) -> int:
+    """Items per block: ``ceil(total / parallel)`` kept between 20 and 1250 (250 when the total is unknown)."""
+    return 250 if total is None else min(1250, max(20, math.ceil(total / parallel)))
+
+
+def run_blocks(
+    call: Callable[[list[Any]], tuple[Any, ...]], inputs: Iterable[Any], parallel: int, size: int
+) -> Iterator[tuple[list[Any], Any]]:
+    """``(block, result)`` of each block of ``inputs``, in completion order, from ``parallel`` spawned
+    processes; ``call(block)`` is ``(fn, *args)`` submitted for it. At most ``2 * parallel`` blocks are
+    pending, so a generator is read only as workers free up."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
+        pending: dict[Future[Any], list[Any]] = {}
+        for block in sip(inputs, size):
+            pending[pool.submit(*call(block))] = block
+            while len(pending) >= 2 * parallel:
+                yield from _harvest(pending)
+        while pending:
+            yield from _harvest(pending)
+
+
+def _harvest(pending: dict[Future[Any], list[Any]]) -> Iterator[tuple[list[Any], Any]]:
+    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for fut in done:
+        yield pending.pop(fut), fut.result()
+
+
+def run_facade(cf: Any, method: str, items: Iterable[Any], parallel: int, total: int | None, bar: Any,
+               kwargs: dict[str, Any]) -> list[Any]:
+    """``cf.<method>(block, parallel=1, progress=False, **kwargs)`` over blocks of ``items`` in
+    ``parallel`` processes (a CloudFiles' own ``parallel=``); the blocks' results in completion order.
+
+    ``cf`` travels by pickle (its ``__getstate__`` leaves the interface behind), so items must be
+    picklable too: file handles cannot be sent.
+    """
+    kwargs = dict(kwargs, parallel=1, progress=False)
+    results: list[Any] = []
+    recording = bool(kwargs.get("return_recording"))
+    for _block, res in run_blocks(
+        lambda block: (_facade_worker, cf, method, list(block), kwargs), items, parallel, block_size(total, parallel)
+    ):
+        results.append(res)
+        done = res[0] if recording else res
+        bar.update(done if isinstance(done, int) else len(done))
+    return results
+
+
+def _facade_worker(cf: Any, method: str, block: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Runs in a spawned process: one block through the unpickled CloudFiles, serially."""
+    return getattr(cf, method)(block, **kwargs)
+
+
 def parallel_execute(
     fn: Callable[[list[Any]], Any],
     inputs: Iterable[Any],
@@ -46,8 +99,7 @@ def parallel_execute(
 ) -> Any:
     """Run ``fn`` over blocks of ``inputs`` in ``parallel`` processes (0 = one per core).
 
-    Blocks hold ``ceil(total / parallel)`` items, kept between 20 and 1250 (250 when the total is
-    unknown). ``progress`` is a bool or a tqdm instance to advance. With ``returns_list`` the blocks'
+    Blocks hold :func:`block_size` items. ``progress`` is a bool or a tqdm instance to advance. With ``returns_list`` the blocks'
     list results are concatenated (completion order) and returned; blocks returning
     ``(list, TransmissionMonitor)`` give ``(list, merged monitor)``. Otherwise returns None.
     """
@@ -58,7 +110,6 @@ def parallel_execute(
     total = totalfn(inputs, total)
     if total is not None and total < 0:
         raise ValueError(f"total must be positive. Got: {total}")
-    block_size = 250 if total is None else min(1250, max(20, math.ceil(total / parallel)))
 
     from tqdm import tqdm
 
@@ -66,12 +117,8 @@ def parallel_execute(
     bar = tqdm(desc=desc, total=total, disable=not progress) if owned else progress
     results: list[Any] = []
     monitors: list[Any] = []
-
-    def harvest(pending: dict[Future[Any], list[Any]]) -> None:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            block = pending.pop(fut)
-            res = fut.result()
+    try:
+        for block, res in run_blocks(lambda block: (fn, block), inputs, parallel, block_size(total, parallel)):
             bar.update(_block_count(res, block))
             if returns_list:
                 if isinstance(res, tuple):
@@ -79,17 +126,6 @@ def parallel_execute(
                     monitors.append(res[1])
                 else:
                     results.extend(res)
-
-    try:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
-            pending: dict[Future[Any], list[Any]] = {}
-            for block in sip(inputs, block_size):
-                pending[pool.submit(fn, block)] = block
-                while len(pending) >= 2 * parallel:  # a generator is read as workers free up
-                    harvest(pending)
-            while pending:
-                harvest(pending)
     finally:
         if owned:
             bar.close()

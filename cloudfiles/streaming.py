@@ -330,15 +330,6 @@ def upload_part_bytes(dest: StorageInterface) -> int:
     return int(part or READ_PART)
 
 
-def open_local(iface: Any, name: str) -> tuple[Any, str | None] | None:
-    """An open handle on a file:// object (whatever its codec suffix) and its encoding; None if missing."""
-    found = iface._find(iface.fullpath(name))
-    if found is None:
-        return None
-    path, encoding, _stat = found
-    return open(path, "rb"), encoding  # noqa: SIM115 - closed by the caller once uploaded
-
-
 def transcode(content: Any, encoding: str | None, target: str | None, path: str) -> tuple[Any, str | None]:
     """Content re-encoded from ``encoding`` to ``target`` (None: identity)."""
     if encoding == target:
@@ -360,7 +351,6 @@ __all__ = [
     "RangedReader",
     "bounded_uploads",
     "expected_hashes",
-    "open_local",
     "plan_sizes",
     "transcode",
     "upload_part_bytes",

@@ -1,5 +1,6 @@
 """Type aliases of the public API (the same names as ``cloudfiles.typing`` in cloud-files)."""
 
+import datetime
 from collections.abc import Iterable
 from typing import IO, Any, TypedDict, TypeVar, Union
 
@@ -9,6 +10,8 @@ __all__ = [
     "GetPathDict",
     "GetPathScalarType",
     "GetPathType",
+    "GetResultDict",
+    "HeadDict",
     "ParallelType",
     "PutContent",
     "PutScalarType",
@@ -59,3 +62,42 @@ ParallelType = int | bool
 
 SecretsType = str | dict[str, Any] | None
 """A secrets override: a dict, a JSON string, or None (use the secret files)."""
+
+
+class GetResultDict(TypedDict):
+    """One result of a multi-item ``get``: these seven keys, always, in this order."""
+
+    path: str
+    #: bytes, None when missing or failed; on mem:// a Python object put there with ``raw=True``
+    content: Any
+    #: ``(start, end)`` as asked (``end`` exclusive; ``(None, None)`` for the whole object)
+    byte_range: tuple[int | None, int | None]
+    error: BaseException | None
+    #: the stored encoding as the scheme names it (None for identity or a missing object)
+    compress: str | None
+    raw: bool
+    tags: Any
+
+
+HeadDict = TypedDict(
+    "HeadDict",
+    {
+        "Cache-Control": "str | None",
+        "Content-Length": "int | None",
+        "Content-Type": "str | None",
+        "ETag": "str | None",
+        "Last-Modified": "datetime.datetime | None",
+        "Content-Md5": "str | None",
+        "Content-Crc32c": "str | None",
+        "Content-Encoding": "str | None",
+        "Content-Disposition": "str | None",
+        "Content-Language": "str | None",
+        "Storage-Class": "str | None",
+        "Request-Charged": "str | None",
+        "Parts-Count": "int | None",
+        "Component-Count": "int | None",
+    },
+    total=False,
+)
+"""Metadata of one object from ``head``. With ``consistent_shapes=True`` every key is present on every
+scheme; otherwise each scheme gives the keys cloud-files 6.4.3 gave (a subset)."""

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,7 +40,7 @@ def _b64decode(value: str) -> bytes:
     return base64.b64decode(value + "=" * (-len(value) % 4))
 
 
-def server_hashes(protocol: str, meta: dict[str, Any] | None) -> dict[str, bytes]:
+def server_hashes(protocol: str, meta: Mapping[str, Any] | None) -> dict[str, bytes]:
     """Digests (raw bytes) of the stored object that the store itself reports in ``head``."""
     out: dict[str, bytes] = {}
     if not meta:
@@ -369,7 +369,7 @@ def _verify_failed() -> None:
 
 
 def _multipart_match(
-    src_base: Loc, a: str, sm: dict[str, Any], dst_base: Loc, b: str, tm: dict[str, Any],
+    src_base: Loc, a: str, sm: Mapping[str, Any], dst_base: Loc, b: str, tm: Mapping[str, Any],
     threshold: int, part_size: int,
 ) -> bool:
     """Compare an S3 multipart ETag on one side with one computed from the other side's bytes."""

@@ -187,6 +187,24 @@ class StorageInterface(abc.ABC):
         ``(source name, found, error)`` in completion order."""
         return None
 
+    def renamer(self, dest: StorageInterface) -> Callable[[str, str], bool] | None:
+        """A function renaming ``src`` in this store to ``dest_key`` in ``dest`` (True when done, False
+        when the source is missing), or None when the two stores cannot rename between them: the
+        caller then copies and deletes."""
+        return None
+
+    def stored_opener(self) -> Callable[[str], tuple[IO[bytes], str | None] | None] | None:
+        """Where stored objects are files this process can open (file://): a function giving, for a
+        key, an open binary handle on the stored bytes and their encoding (None when missing), so a
+        copy streams from the descriptor. None elsewhere: the caller reads with :meth:`get_files`."""
+        return None
+
+    def is_dir(self, prefix: str) -> bool:
+        """Is there a directory at ``prefix``? Object stores: at least one object under ``prefix/``
+        (checked, even when the path ends in '/'). Raises NotImplementedError where nothing lists."""
+        dirprefix = prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
+        return next(iter(self.list_files(dirprefix, flat=False, size=False)), None) is not None
+
     def legacy_head(self, head: dict[str, Any]) -> dict[str, Any]:
         """``head`` cut to the keys cloud-files 6.4.3 gave on this scheme, encodings named as it did."""
         keys = self.legacy_head_keys

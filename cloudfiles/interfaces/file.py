@@ -29,7 +29,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 from .. import compression
 from ..exceptions import object_exists
@@ -467,6 +467,27 @@ class FileInterface(StorageInterface):
                 yield path, None
             except Exception as err:
                 yield path, err
+
+    def stored_opener(self) -> Callable[[str], tuple[IO[bytes], str | None] | None]:
+        """Objects here are files: :meth:`open_stored` hands them over open."""
+        return self.open_stored
+
+    def open_stored(self, key: str) -> tuple[IO[bytes], str | None] | None:
+        """An open binary handle on ``key``'s stored file (whatever its codec suffix) and its encoding;
+        None when missing. The caller closes the handle."""
+        found = self._find(self.fullpath(key))
+        if found is None:
+            return None
+        path, encoding, _stat = found
+        return open(path, "rb"), encoding  # noqa: SIM115 - closed by the caller
+
+    def is_dir(self, prefix: str) -> bool:
+        """A real directory at ``prefix`` (the root for ``''``)."""
+        return os.path.isdir(self.fullpath(prefix) if prefix else self.root)
+
+    def renamer(self, dest: StorageInterface) -> Callable[[str, str], bool] | None:
+        """file:// to file:// renames (see :meth:`move_to`); other destinations copy and delete."""
+        return functools.partial(self.move_to, dest) if isinstance(dest, FileInterface) else None
 
     def move_to(self, dest: FileInterface, src_key: str, dest_key: str) -> bool:
         """Rename ``src_key`` (whatever its encoding) to ``dest_key`` under ``dest``'s root.

@@ -307,15 +307,15 @@ class MemoryInterface(LegacyInterface):
     def _data(self) -> dict[str, Any]:
         """This bucket's store: keys are paths inside the bucket with their codec suffix (``dir/x.gz``),
         values the stored bytes. Live: writing to it writes to ``mem://``."""
-        from ..connectionpools import MEMORY_DATA
+        from .mem import _DATA as MEMORY_DATA  # the same dict connectionpools exports
 
         return MEMORY_DATA.setdefault(self._path.bucket or "", {})
 
     def copy_file(self, src_path: str, dest_bucket: str, dest_key: str) -> tuple[bool, int]:
         """Copy the stored object (any encoding, suffix kept) to ``dest_key`` of the ``mem://`` bucket
         ``dest_bucket``. Returns ``(found, nbytes)``."""
-        from ..connectionpools import MEMORY_DATA
         from .file import ENCODING_SUFFIXES
+        from .mem import _DATA as MEMORY_DATA  # the same dict connectionpools exports
 
         key = self.get_path_to_file(src_path)
         data = self._data

@@ -319,7 +319,7 @@ def test_file_moves(fcf: CloudFiles, tmp_path: Path) -> None:
 def test_parallel_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import concurrent.futures
 
-    import cloudfiles.cloudfiles as facade
+    import cloudfiles.parallel as facade
 
     blocks: list[int] = []
 
