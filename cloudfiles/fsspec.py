@@ -28,6 +28,7 @@ Objects stored compressed (``x.gz`` on file://, ``Content-Encoding`` on object s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import inspect
 import os
@@ -363,10 +364,8 @@ def _remove_empty_dirs(root: str) -> None:
     if not os.path.isdir(root):
         return
     for dirpath, _dirnames, _files in os.walk(root, topdown=False):
-        try:
+        with contextlib.suppress(OSError):  # not empty: something else lives there
             os.rmdir(dirpath)
-        except OSError:
-            pass  # not empty: something else lives there
 
 
 class CloudFilesBufferedFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec has no type hints

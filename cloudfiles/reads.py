@@ -31,7 +31,7 @@ def check_integrity(res: GetResult, content: Any) -> None:
     if res.server_hash is None or res.item.start is not None or res.item.end is not None:
         return
     if res.hash_type == "md5":
-        digest = base64.b64encode(hashlib.md5(content).digest()).decode("ascii")
+        digest = base64.b64encode(hashlib.md5(content, usedforsecurity=False).digest()).decode("ascii")
         if digest.rstrip("=") != res.server_hash.rstrip("="):
             raise MD5IntegrityError(
                 f"{res.item.path} failed its md5 check. server md5: {res.server_hash} computed md5: {digest}"
@@ -64,7 +64,7 @@ def finish_get(
             if not raw and res.encoding is not None:
                 content = compression.decompress(content, res.encoding, filename=item.path)
             content = to_bytes(content)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a corrupt or mismatched object is this result's error
             error = err
             content = None
     elif error is not None:

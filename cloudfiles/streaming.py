@@ -97,7 +97,7 @@ class RangedReader(io.RawIOBase):
         self.encoding: str | None = None
         self._parts: dict[int, bytes] = {}
         self._pos = 0
-        self._md5 = hashlib.md5() if md5 else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._want_md5 = md5
         self._crc: int | None = 0 if crc32c is not None else None
         self._want_crc = crc32c
@@ -289,7 +289,7 @@ class _Prefetch:
                     if not self._put((i, window.pop(i))):
                         return
                 index = stop
-        except BaseException as err:  # handed to the reader, which raises it in its own thread
+        except BaseException as err:  # noqa: BLE001 - handed to the reader, which raises it in its own thread
             self._put(err)
 
 

@@ -53,9 +53,10 @@ def prepare_put(spec: dict[str, Any], defaults: dict[str, Any], raw: bool, keep_
     content = spec["content"]
     if isinstance(content, str):
         content = content.encode("utf8")
-    elif not isinstance(content, (bytes, bytearray)) and not hasattr(content, "read"):
-        if not (keep_objects and raw):
-            content = contiguous(content)
+    elif (
+        not isinstance(content, (bytes, bytearray)) and not hasattr(content, "read") and not (keep_objects and raw)
+    ):
+        content = contiguous(content)
     if not raw and encoding is not None:
         if hasattr(content, "read"):
             content = content.read()

@@ -65,7 +65,7 @@ class _Hasher:
     """md5 and/or crc32c over chunks."""
 
     def __init__(self, algorithms: Sequence[str]) -> None:
-        self.md5 = hashlib.md5() if "md5" in algorithms else None
+        self.md5 = hashlib.md5(usedforsecurity=False) if "md5" in algorithms else None
         self.crc: int | None = 0 if "crc32c" in algorithms else None
 
     def update(self, data: Any) -> None:
@@ -128,8 +128,8 @@ def compute_hashes(
         todo = rest
     if base.protocol == "file" and not content:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            for name, digests in zip(todo, pool.map(lambda n: _hash_local_file(base, n, algorithms), todo), strict=True):
-                out[name] = digests
+            digests = pool.map(lambda n: _hash_local_file(base, n, algorithms), todo)
+            out.update(zip(todo, digests, strict=True))
         return out
     if content:  # decoding needs whole objects
         for block in lib.sip(todo, READ_BLOCK):

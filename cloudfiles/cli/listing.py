@@ -114,10 +114,9 @@ def ls(cloudpath: str, shortpath: bool, flat: bool, expr: bool, no_auth: bool, s
         _ls_sqlite(base, prefix, sqlite_db, flat=flat, progress=progress)
         return
 
+    prefixes = [prefix]
     if expr:
         prefixes = expand_expr(prefix) if _EXPR_RE.search(prefix) else [""]
-    else:
-        prefixes = [prefix]
     names: Iterable[str] = itertools.chain.from_iterable(_ls_names(base, p, flat, glob) for p in prefixes)
     if suffix:
         names = (n for n in names if n.endswith(suffix))

@@ -122,7 +122,7 @@ S3_ACLS = {"tigerdata": "private", "nokura": "public-read"}
 DEFAULT_S3_ACL = "bucket-owner-full-control"
 
 
-class keydefaultdict(defaultdict[Any, Any]):  # noqa: N801 - cloud-files' name
+class keydefaultdict(defaultdict[Any, Any]):
     """A defaultdict whose factory receives the missing key (``factory(key)``)."""
 
     def __init__(self, default_factory: Callable[[Any], Any] | None = None, *args: Any, **kwargs: Any) -> None:
@@ -136,9 +136,9 @@ class keydefaultdict(defaultdict[Any, Any]):  # noqa: N801 - cloud-files' name
         return value
 
 
-S3ConnectionPoolParams = namedtuple("S3ConnectionPoolParams", "service bucket_name request_payer")  # noqa: PYI024
-GCloudBucketPoolParams = namedtuple("GCloudBucketPoolParams", "bucket_name request_payer")  # noqa: PYI024
-MemoryPoolParams = namedtuple("MemoryPoolParams", "bucket_name")  # noqa: PYI024
+S3ConnectionPoolParams = namedtuple("S3ConnectionPoolParams", "service bucket_name request_payer")
+GCloudBucketPoolParams = namedtuple("GCloudBucketPoolParams", "bucket_name request_payer")
+MemoryPoolParams = namedtuple("MemoryPoolParams", "bucket_name")
 
 GCS_BUCKET_POOL_LOCK = forksafe.new_lock()
 S3_BUCKET_POOL_LOCK = forksafe.new_lock()
@@ -223,10 +223,7 @@ def read_file(
     with open(path, "rb") as f:
         if start is not None:
             f.seek(start)
-        if end is None:
-            data = f.read()
-        else:
-            data = f.read(max(0, end - (start or 0)))
+        data = f.read() if end is None else f.read(max(0, end - (start or 0)))
     return data, encoding, None, None
 
 
@@ -265,8 +262,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "CLOUD_FILES_DIR",  # noqa: F822 - provided by the module __getattr__
-    "CLOUD_FILES_LOCK_DIR",  # noqa: F822
+    "CLOUD_FILES_DIR",
+    "CLOUD_FILES_LOCK_DIR",
     "COMPRESSION_EXTENSIONS",
     "COMPRESSION_TYPES",
     "DEFAULT_S3_ACL",
@@ -283,20 +280,20 @@ __all__ = [
     "S3_BUCKET_POOL_LOCK",
     "S3_POOL",
     "AuthorizationError",
-    "CaveInterface",  # noqa: F822
+    "CaveInterface",
     "CompressionError",
-    "FileInterface",  # noqa: F822
-    "GCloudBucketPool",  # noqa: F822
+    "FileInterface",
+    "GCloudBucketPool",
     "GCloudBucketPoolParams",
-    "GoogleCloudStorageInterface",  # noqa: F822
-    "HttpInterface",  # noqa: F822
+    "GoogleCloudStorageInterface",
+    "HttpInterface",
     "MD5IntegrityError",
-    "MemoryInterface",  # noqa: F822
-    "MemoryPool",  # noqa: F822
+    "MemoryInterface",
+    "MemoryPool",
     "MemoryPoolParams",
-    "S3ConnectionPool",  # noqa: F822
+    "S3ConnectionPool",
     "S3ConnectionPoolParams",
-    "S3Interface",  # noqa: F822
+    "S3Interface",
     "StorageInterface",
     "cave_credentials",
     "encode_crc32c_b64",

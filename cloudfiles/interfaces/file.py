@@ -85,8 +85,7 @@ _MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG
 def _probe_order() -> tuple[tuple[str | None, str], ...]:
     # Identity first (the common case), then every codec's suffix.
     order: list[tuple[str | None, str]] = [(None, "")]
-    for enc in ("gzip", "br", "zstd", "xz", "bz2"):
-        order.append((enc, compression.FILE_SUFFIXES[enc]))
+    order.extend((enc, compression.FILE_SUFFIXES[enc]) for enc in ("gzip", "br", "zstd", "xz", "bz2"))
     for other, suffix in compression.FILE_SUFFIXES.items():
         if suffix and (other, suffix) not in order:
             order.append((other, suffix))
@@ -265,7 +264,7 @@ class FileInterface(StorageInterface):
         for item in items:
             try:
                 yield self._get(item)
-            except Exception as err:  # one bad item must not end the batch
+            except Exception as err:  # noqa: BLE001 - one bad item must not end the batch
                 yield GetResult(item=item, error=err)
 
     def _get(self, item: GetItem) -> GetResult:
@@ -302,7 +301,7 @@ class FileInterface(StorageInterface):
         for path in paths:
             try:
                 yield HeadResult(path=path, head=self._head(path))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield HeadResult(path=path, head=None, error=err)
 
     def _head(self, path: str) -> dict[str, Any] | None:
@@ -332,7 +331,7 @@ class FileInterface(StorageInterface):
                 with self._lock(base, write=False):
                     found = self._find(base)
                 yield path, (None if found is None else found[2].st_size), None
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield path, None, err
 
     def exists_files(self, paths: Iterable[str]) -> Iterator[tuple[str, bool, BaseException | None]]:
@@ -342,7 +341,7 @@ class FileInterface(StorageInterface):
                 with self._lock(base, write=False):
                     found = self._find(base)
                 yield path, found is not None, None
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield path, False, err
 
     def get_acl(self, path: str) -> Any:
@@ -360,7 +359,7 @@ class FileInterface(StorageInterface):
     def _put_one(self, item: PutItem) -> PutResult:
         try:
             nbytes = self._put(item)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - the failure is this item's result
             return PutResult(path=item.path, error=err)
         return PutResult(path=item.path, nbytes=nbytes)
 
@@ -450,7 +449,7 @@ class FileInterface(StorageInterface):
                 with self._lock(base, write=True):
                     self._remove_variants(base)
                 yield DeleteResult(path=path)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield DeleteResult(path=path, error=err)
 
     def touch_files(self, paths: Iterable[str]) -> Iterator[tuple[str, BaseException | None]]:
@@ -465,7 +464,7 @@ class FileInterface(StorageInterface):
                     else:
                         os.utime(found[0])
                 yield path, None
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield path, err
 
     def stored_opener(self) -> Callable[[str], tuple[IO[bytes], str | None] | None]:
@@ -479,7 +478,7 @@ class FileInterface(StorageInterface):
         if found is None:
             return None
         path, encoding, _stat = found
-        return open(path, "rb"), encoding  # noqa: SIM115 - closed by the caller
+        return open(path, "rb"), encoding
 
     def is_dir(self, prefix: str) -> bool:
         """A real directory at ``prefix`` (the root for ``''``)."""

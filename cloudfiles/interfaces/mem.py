@@ -106,7 +106,7 @@ class MemoryInterface(StorageInterface):
                 if item.start is not None or item.end is not None:
                     value = value[item.start : item.end]
                 yield GetResult(item=item, content=value, encoding=enc)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield GetResult(item=item, error=err)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
@@ -147,7 +147,7 @@ class MemoryInterface(StorageInterface):
                     yield PutResult(path=item.path, error=object_exists(item.path))
                     continue
                 yield PutResult(path=item.path, nbytes=_length(value) or 0)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the failure is this item's result
                 yield PutResult(path=item.path, error=err)
 
     def delete_files(self, paths: Iterable[str]) -> Iterator[DeleteResult]:
