@@ -43,6 +43,7 @@ import pycurl
 
 from . import __version__, codecpool
 from ._sink import BodySink, BufferSource, keep_forever, prefault
+from .congestion import FREE_REQUEUES, SLOW_CONNECT, HostWindow, congestion_signal, origin
 from .exceptions import (
     CloudFilesError,
     ContentRangeError,
@@ -60,6 +61,8 @@ RECEIVE_BUFFER_SIZE = 512 * 1024
 UPLOAD_BUFFER_SIZE = 512 * 1024
 # Seconds of socket silence after which libcurl is asked to check every transfer (see Engine._drive).
 _SWEEP = 0.25
+# Longest wait between two drives of a suspended batch's transfers while a nested batch runs.
+_PEER_WAIT = 0.005
 USER_AGENT = f"cloudfiles/{__version__} libcurl/{pycurl.version_info()[1]}"
 
 
@@ -214,7 +217,10 @@ def _prefault_split(split: _Split) -> None:
 class _Transfer:
     """Engine-side state of one request across its attempts."""
 
-    __slots__ = ("request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range", "whole")
+    __slots__ = (
+        "request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range", "whole", "window",
+        "requeues", "load",
+    )
 
     def __init__(
         self,
@@ -234,6 +240,9 @@ class _Transfer:
         self.file_pos: int | None = None
         self.range = byte_range  # a split part's [start, end)
         self.whole = whole  # a split GET fetched again in one piece (its object changed mid-download)
+        self.window: HostWindow | None = None  # its host's window, when that host has one
+        self.requeues = 0  # congestion requeues not counted as attempts (see congestion.FREE_REQUEUES)
+        self.load = 0  # transfers in flight (to its host when windowed), itself included, when it started
 
 
 def _reusable_kind(t: _Transfer) -> str | None:
@@ -432,10 +441,21 @@ class Engine:
         #: handles left configured by a plain GET or buffer PUT: (kind, the Timeout and options they were set for)
         self._configured: dict[pycurl.Curl, tuple[str, Timeout, tuple[tuple[int, Any], ...]]] = {}
         self._active: dict[pycurl.Curl, _Transfer] = {}
+        #: per-host windows of hosts that showed congestion (see cloudfiles.congestion); kept across batches
+        self._windows: dict[str, HostWindow] = {}
+        self._concurrency = 1
+        self._max_host_connections = 0
         self.running = False
+        #: this thread's engines with a batch in progress, this one included while it runs (see _drive)
+        self._peers: list[Engine] = []
         #: the process that owns the sockets: a forked child must not clean up what it inherited
         self._pid = os.getpid()
         _register(self)
+
+    def host_windows(self) -> dict[str, HostWindow]:
+        """The per-host windows this engine has learned (``scheme://host:port`` -> window), for
+        diagnostics and tests: hosts that never showed congestion have none and run unwindowed."""
+        return dict(self._windows)
 
     # -- handles -----------------------------------------------------------------------------------
     def _start(self, t: _Transfer, timeout: Timeout) -> None:
@@ -556,6 +576,21 @@ class Engine:
         wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
         if max_wait is not None:
             wait = min(wait, max(0.0, max_wait))
+        peers = self._peers
+        if len(peers) > 1:
+            # A batch started while another of this thread's batches is suspended (its consumer is
+            # running us): drive the suspended ones' transfers too. Left alone, a transfer whose
+            # connection a single-threaded server has accepted but whose request was never sent
+            # blocks that server, and with it this batch (issue 16).
+            for other in peers:
+                if other is not self:
+                    other._step(0.0, time.monotonic())
+            wait = min(wait, _PEER_WAIT)
+        self._step(wait, now)
+
+    def _step(self, wait: float, now: float) -> None:
+        """Wait up to ``wait`` seconds for socket activity, then let libcurl act on it and its timer."""
+        timer = self._timer
         events = self._poller.poll(wait) if wait > 0 else self._poller.poll(0)
         action = self._multi.socket_action
         for fd, flags in events:
@@ -581,13 +616,31 @@ class Engine:
         concurrency: int = 20,
         retry: Retry | None = None,
         timeout: Timeout | None = None,
+        max_host_connections: int = 0,
     ) -> Iterator[Response]:
-        """Yield one Response per Request, in completion order, with ``concurrency`` in flight."""
+        """Yield one Response per Request, in completion order, with up to ``concurrency`` in flight
+        (fewer to a host that showed congestion, see :mod:`cloudfiles.congestion`).
+
+        ``max_host_connections``: libcurl's cap on connections to one host (0: none); transfers beyond
+        it wait inside libcurl for a connection to free up.
+        """
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if max_host_connections < 0:
+            raise ValueError(f"max_host_connections must be >= 0, got {max_host_connections}")
         retry = retry if retry is not None else Retry()
         timeout = timeout if timeout is not None else Timeout()
         self._multi.setopt(pycurl.M_MAXCONNECTS, max(concurrency, 16))
+        if max_host_connections != self._max_host_connections:
+            self._multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, max_host_connections)
+            self._max_host_connections = max_host_connections
+        self._concurrency = concurrency
+        windows = self._windows
+        for learned in windows.values():  # learned by earlier batches; this batch's counts start afresh
+            learned.limit = concurrency
+            learned.size = min(learned.size, concurrency)
+            learned.in_flight = 0
+            learned.parked.clear()
         source = iter(requests)
         exhausted = False
         ready: deque[_Transfer] = deque()
@@ -595,6 +648,8 @@ class Engine:
         seq = itertools.count()
         in_flight = 0
         self.running = True
+        peers = self._peers = _running_engines()
+        peers.append(self)
         try:
             while True:
                 done: list[Response] = []
@@ -616,8 +671,19 @@ class Engine:
                             continue
                     else:
                         break
+                    if windows:
+                        host_window = windows.get(origin(t.request.url))
+                        if host_window is not None:
+                            if host_window.in_flight >= host_window.size:
+                                host_window.parked.append(t)  # started when a transfer to its host ends
+                                break
+                            host_window.in_flight += 1
+                            t.load = host_window.in_flight
+                        t.window = host_window
                     self._start(t, timeout)
                     in_flight += 1
+                    if t.window is None:
+                        t.load = in_flight
                 if in_flight == 0:
                     if done:
                         yield from done
@@ -641,6 +707,8 @@ class Engine:
                 yield from done
         finally:
             self.running = False
+            if self in peers:
+                peers.remove(self)
             # An abandoned batch (the consumer stopped iterating, or an error): its splits stop their
             # prefault work and nothing of them is kept.
             for t in itertools.chain(self._active.values(), ready, (entry[2] for entry in delayed)):
@@ -663,11 +731,30 @@ class Engine:
         done: list[Response],
     ) -> None:
         t = self._active.pop(c)
-        self._release(c, _reusable_kind(t))
         sink = t.sink
         req = t.request
         status = sink.status
         split = t.split
+        window = t.window
+        if window is not None:
+            window.in_flight -= 1
+            if window.parked:
+                ready.appendleft(window.parked.popleft())
+        now = time.time()
+        # The common case (no error, a quick transfer) reads no connection info and makes no call.
+        if (code or now - t.start >= SLOW_CONNECT) and congestion_signal(c, code, status, now - t.start):
+            if self._congested(t, window, now) and code and t.requeues < FREE_REQUEUES:
+                # Not the request's fault: sent again at once, as the same attempt (bounded per request).
+                self._release(c)
+                t.requeues += 1
+                t.attempt -= 1
+                ready.appendleft(t)
+                return
+        elif window is not None and code == 0:
+            window.succeeded(now)
+            if window.recovered and self._windows.get(origin(req.url)) is window:
+                del self._windows[origin(req.url)]
+        self._release(c, _reusable_kind(t))
         if code == 0 and status and not sink.complete() and req.method != "HEAD":
             code, message = pycurl.E_PARTIAL_FILE, "body shorter than its Content-Length"
 
@@ -719,6 +806,26 @@ class Engine:
             # asked range is cut out of it, as a 206 would have carried it.
             body = body[slice(*req.byte_range)]
         self._complete(t, ready, done, status, body, None)
+
+    def _congested(self, t: _Transfer, window: HostWindow | None, now: float) -> bool:
+        """A congestion signal from ``t``: cut its host's window (made now if the host had none).
+        True when more than ``t`` was in flight to that host (the signal counts)."""
+        if window is None:
+            key = origin(t.request.url)
+            window = self._windows.get(key)
+            if window is None:
+                window = HostWindow(self._concurrency)
+                for other in self._active.values():
+                    if origin(other.request.url) == key:
+                        other.window = window
+                        window.in_flight += 1
+                self._windows[key] = window
+        # The load when t started (its SYN was dropped then), or now if higher; t itself included.
+        load = max(t.load, window.in_flight + 1)
+        stale = now - SLOW_CONNECT
+        stuck = sum(1 for o in self._active.values() if o.window is window and o.start <= stale and not o.sink.status)
+        window.congested(load, t.start, now, stuck)
+        return load > 1
 
     def _complete(
         self,
@@ -917,6 +1024,15 @@ def _register(engine: Engine) -> None:
     _LIVE[key] = weakref.ref(engine, lambda _ref: _LIVE.pop(key, None))
 
 
+def _running_engines() -> list[Engine]:
+    """This thread's engines with a batch in progress (a list: nested batches are few)."""
+    running: list[Engine] | None = getattr(_local, "running", None)
+    if running is None:
+        running = []
+        _local.running = running
+    return running
+
+
 def _idle_engines(green: bool) -> list[Engine]:
     key = "green" if green else "native"
     pools: dict[str, list[Engine]] | None = getattr(_local, "pools", None)
@@ -970,21 +1086,49 @@ def transfer(
     retry: Retry | None = None,
     timeout: Timeout | None = None,
     green: bool | None = None,
+    max_host_connections: int | None = None,
 ) -> Iterator[Response]:
     """Run ``requests`` through this thread's engine; yield Responses in completion order.
 
-    Re-entrant: a consumer that starts another transfer while iterating gets a second engine.
+    Re-entrant: a consumer that starts another transfer while iterating gets a second engine (which
+    keeps the first one's transfers moving while it runs).
+
+    ``max_host_connections``: most connections to one host at once (libcurl's
+    ``CURLMOPT_MAX_HOST_CONNECTIONS``); None reads ``CLOUDFILES_MAX_HOST_CONNECTIONS``, 0 is no cap.
     """
+    if max_host_connections is None:
+        max_host_connections = max_host_connections_from_env()
     use_green = gevent_patched() if green is None else bool(green)
     idle = _idle_engines(use_green)
     engine = idle.pop() if idle else Engine(green=use_green)
     try:
-        yield from engine.run(requests, concurrency=concurrency, retry=retry, timeout=timeout)
+        yield from engine.run(
+            requests, concurrency=concurrency, retry=retry, timeout=timeout,
+            max_host_connections=max_host_connections,
+        )
     finally:
         if len(idle) < MAX_IDLE_ENGINES:
             idle.append(engine)
         else:
             engine.close()
+
+
+#: names the default per-host connection cap (an integer; 0 or unset: no cap)
+MAX_HOST_CONNECTIONS_ENV = "CLOUDFILES_MAX_HOST_CONNECTIONS"
+
+
+def max_host_connections_from_env(environ: Any = None) -> int:
+    """The per-host connection cap named by ``CLOUDFILES_MAX_HOST_CONNECTIONS`` (0: unset, no cap)."""
+    value = (os.environ if environ is None else environ).get(MAX_HOST_CONNECTIONS_ENV, "").strip()
+    if not value:
+        return 0
+    try:
+        cap = int(value)
+    except ValueError:
+        raise ValueError(f"{MAX_HOST_CONNECTIONS_ENV} must be a whole number, got {value!r}") from None
+    if cap < 0:
+        raise ValueError(f"{MAX_HOST_CONNECTIONS_ENV} must be >= 0, got {cap}")
+    return cap
 
 
 def request_one(
@@ -993,9 +1137,12 @@ def request_one(
     retry: Retry | None = None,
     timeout: Timeout | None = None,
     green: bool | None = None,
+    max_host_connections: int | None = None,
 ) -> Response:
     """Run a single request to completion."""
-    for response in transfer([request], concurrency=1, retry=retry, timeout=timeout, green=green):
+    for response in transfer(
+        [request], concurrency=1, retry=retry, timeout=timeout, green=green, max_host_connections=max_host_connections
+    ):
         return response
     raise RuntimeError("engine produced no response")  # pragma: no cover
 
@@ -1003,12 +1150,14 @@ def request_one(
 __all__ = [
     "DEFAULT_PART_SIZE",
     "DEFAULT_SPLIT_THRESHOLD",
+    "MAX_HOST_CONNECTIONS_ENV",
     "USER_AGENT",
     "Engine",
     "Request",
     "Response",
     "ResponseTooLargeError",
     "gevent_patched",
+    "max_host_connections_from_env",
     "request_one",
     "reset_engines",
     "transfer",
