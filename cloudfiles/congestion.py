@@ -24,6 +24,8 @@ the previous one found. Nothing here touches sockets or clocks: the engine passe
 
 from __future__ import annotations
 
+import socket
+import struct
 from collections import deque
 from typing import Any
 
@@ -39,6 +41,8 @@ GROW_EVERY = 2.0
 PROBE_EVERY = 30.0
 #: congestion requeues of one request that are not counted as failed attempts (then they are)
 FREE_REQUEUES = 4
+#: seconds between two looks for stuck transfers (see :func:`never_received`) while a host has a window
+RESCUE_EVERY = 0.5
 
 _RESETS = frozenset({pycurl.E_GOT_NOTHING, pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR})
 # libcurl >= 8.6 reports how long a transfer waited for a connection slot (a MAX_HOST_CONNECTIONS cap):
@@ -73,6 +77,41 @@ def congestion_signal(c: Any, code: int, status: int, elapsed: float) -> bool:
     if _QUEUE_TIME is not None:
         connect -= c.getinfo(_QUEUE_TIME)
     return bool(connect >= SLOW_CONNECT * 1e6)
+
+
+# struct tcp_info (linux/tcp.h): tcpi_state is byte 0; tcpi_bytes_acked / tcpi_bytes_received are the
+# u64s at offsets 120 / 128 (kernel 4.1+); tcpi_unacked is the u32 at 24.
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+_TCP_INFO_LEN = 136
+_TCP_ESTABLISHED = 1
+
+
+def never_received(c: Any) -> bool:
+    """Can the server not have the request of the transfer in progress on handle ``c``? Then aborting it
+    and sending it again on a new connection is safe, and quicker than the kernel's backoff.
+
+    True while it is still connecting (nothing was sent), and for a connection the server's kernel
+    holds half-open behind a full accept queue: only our SYN acknowledged, nothing received, request
+    bytes outstanding (being resent with exponential backoff: 12 s and 25 s waits seen). False when
+    unsure (no TCP_INFO on this platform, another state): such a transfer is left alone.
+    """
+    fd = c.getinfo(pycurl.ACTIVESOCKET)
+    if fd < 0:
+        return bool(c.getinfo(pycurl.CONNECT_TIME_T) == 0 and c.getinfo(pycurl.PRETRANSFER_TIME_T) == 0)
+    if _TCP_INFO is None:
+        return False
+    sock = socket.socket(fileno=fd)
+    try:
+        raw = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
+    except OSError:
+        return False
+    finally:
+        sock.detach()  # the descriptor stays libcurl's
+    if len(raw) < _TCP_INFO_LEN or raw[0] != _TCP_ESTABLISHED:
+        return False
+    unacked = struct.unpack_from("I", raw, 24)[0]
+    acked, received = struct.unpack_from("QQ", raw, 120)
+    return bool(unacked and acked <= 1 and received == 0)
 
 
 class HostWindow:

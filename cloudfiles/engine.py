@@ -43,7 +43,15 @@ import pycurl
 
 from . import __version__, codecpool
 from ._sink import BodySink, BufferSource, keep_forever, prefault
-from .congestion import FREE_REQUEUES, SLOW_CONNECT, HostWindow, congestion_signal, origin
+from .congestion import (
+    FREE_REQUEUES,
+    RESCUE_EVERY,
+    SLOW_CONNECT,
+    HostWindow,
+    congestion_signal,
+    never_received,
+    origin,
+)
 from .exceptions import (
     CloudFilesError,
     ContentRangeError,
@@ -445,6 +453,7 @@ class Engine:
         self._windows: dict[str, HostWindow] = {}
         self._concurrency = 1
         self._max_host_connections = 0
+        self._rescue_at = 0.0
         self.running = False
         #: this thread's engines with a batch in progress, this one included while it runs (see _drive)
         self._peers: list[Engine] = []
@@ -704,6 +713,9 @@ class Engine:
                         self._finish(c, code, msg, retry, ready, delayed, seq, done)
                     if not queued:
                         break
+                if windows and time.monotonic() >= self._rescue_at:
+                    self._rescue_at = time.monotonic() + RESCUE_EVERY
+                    in_flight -= self._rescue(ready)
                 yield from done
         finally:
             self.running = False
@@ -806,6 +818,26 @@ class Engine:
             # asked range is cut out of it, as a 206 would have carried it.
             body = body[slice(*req.byte_range)]
         self._complete(t, ready, done, status, body, None)
+
+    def _rescue(self, ready: deque[_Transfer]) -> int:
+        """Abort and requeue transfers to windowed hosts that have waited :data:`SLOW_CONNECT` with no
+        answer and whose request the server cannot have (see ``congestion.never_received``): the kernel
+        would resend their SYN or request only after seconds of backoff. Returns how many."""
+        stale = time.time() - SLOW_CONNECT
+        stuck = [
+            (c, t) for c, t in self._active.items()
+            if t.window is not None and t.start <= stale and not t.sink.status and t.requeues < FREE_REQUEUES
+            and never_received(c)
+        ]
+        for c, t in stuck:
+            del self._active[c]
+            assert t.window is not None
+            t.window.in_flight -= 1
+            self._release(c)  # removing a transfer mid-way closes its connection
+            t.requeues += 1
+            t.attempt -= 1
+            ready.appendleft(t)
+        return len(stuck)
 
     def _congested(self, t: _Transfer, window: HostWindow | None, now: float) -> bool:
         """A congestion signal from ``t``: cut its host's window (made now if the host had none).
