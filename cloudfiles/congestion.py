@@ -44,7 +44,10 @@ FREE_REQUEUES = 4
 #: seconds between two looks for stuck transfers (see :func:`never_received`) while a host has a window
 RESCUE_EVERY = 0.5
 
-_RESETS = frozenset({pycurl.E_GOT_NOTHING, pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR})
+# A reset (RST) of a fresh connection before any answer: what a full accept queue sends when the kernel
+# is set to abort on overflow (tcp_abort_on_overflow). Not an empty reply (52): a server that accepted
+# and closed without answering decided so, and is retried as any other failure.
+_RESETS = frozenset({pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR})
 # libcurl >= 8.6 reports how long a transfer waited for a connection slot (a MAX_HOST_CONNECTIONS cap):
 # that wait is not the server's doing and is taken out of the connect time.
 _QUEUE_TIME: int | None = getattr(pycurl, "QUEUE_TIME_T", None)

@@ -109,7 +109,8 @@ class FakeHandle:
         (pycurl.E_OPERATION_TIMEDOUT, 0, {}, True),  # connect timed out: nothing sent
         (pycurl.E_OPERATION_TIMEDOUT, 0, {"PRETRANSFER_TIME_T": 500}, False),  # slow answer: not a connect
         (pycurl.E_RECV_ERROR, 0, {}, True),  # a fresh connection reset before any answer
-        (pycurl.E_GOT_NOTHING, 0, {"NUM_CONNECTS": 0}, False),  # a reused keep-alive connection closed
+        (pycurl.E_RECV_ERROR, 0, {"NUM_CONNECTS": 0}, False),  # a reused keep-alive connection reset
+        (pycurl.E_GOT_NOTHING, 0, {}, False),  # closed without an answer: the server's choice, not load
         (pycurl.E_RECV_ERROR, 200, {}, False),  # cut mid-body: an answer came
         (pycurl.E_PARTIAL_FILE, 200, {}, False),
     ],
