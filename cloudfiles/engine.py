@@ -63,7 +63,7 @@ from .messages import retry_after as parse_retry_after
 from .pollers import Timer, gevent_patched, make_poller
 from .rangecheck import ABANDONED, BAD_RANGE, OBJECT_CHANGED, PartStatus, range_problem, transport_error
 from .retry import Retry, Timeout
-from .transfers import Split, Transfer
+from .inflight import Split, Transfer
 
 DEFAULT_SPLIT_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024

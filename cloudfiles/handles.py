@@ -14,7 +14,7 @@ from . import __version__
 from ._sink import BufferSource
 from .buffers import remaining
 from .retry import Timeout
-from .transfers import Transfer
+from .inflight import Transfer
 
 # Larger receive chunks mean fewer sink calls for big bodies; libcurl allows up to 10 MiB.
 RECEIVE_BUFFER_SIZE = 512 * 1024

@@ -10,7 +10,7 @@ from ._sink import BodySink
 from .exceptions import CloudFilesError, ContentRangeError, NetworkError, RequestTimeoutError, TransportError
 from .messages import header_value
 from .retry import TIMEOUT_CURL_CODES
-from .transfers import Transfer
+from .inflight import Transfer
 
 #: pseudo curl code of a ranged answer that is not the asked range (retried, then ContentRangeError)
 BAD_RANGE = -1
