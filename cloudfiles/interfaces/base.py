@@ -71,6 +71,9 @@ class InterfaceOptions:
     # Seconds; None means the engine's defaults.
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    # Most connections to one host at once (libcurl's CURLMOPT_MAX_HOST_CONNECTIONS); None reads
+    # CLOUDFILES_MAX_HOST_CONNECTIONS, 0 is no cap.
+    max_host_connections: int | None = None
 
 
 @dataclass(slots=True)

@@ -222,13 +222,17 @@ class RemoteInterface(StorageInterface):
             retry=self.retry,
             timeout=self.timeout,
             green=self.options.green,
+            max_host_connections=self.options.max_host_connections,
         )
 
     def run_one(self, request: engine.Request) -> engine.Response:
         """Run one request to completion (with this interface's curl options)."""
         if not request.options:
             request.options = self.curl_options
-        return engine.request_one(request, retry=self.retry, timeout=self.timeout, green=self.options.green)
+        return engine.request_one(
+            request, retry=self.retry, timeout=self.timeout, green=self.options.green,
+            max_host_connections=self.options.max_host_connections,
+        )
 
     def resend(self, response: engine.Response) -> engine.Response:
         """Send ``response``'s request once more, its headers signed again (``Request.resign``) with

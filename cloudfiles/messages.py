@@ -1,0 +1,145 @@
+"""What the engine is asked and what it answers: :class:`Request` and :class:`Response`, and the raw
+header-line lookups both the engine and the response use (no parsing of every header per request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .exceptions import CloudFilesError, TransportError
+
+
+class Request:
+    """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
+
+    __slots__ = (
+        "method", "url", "headers", "body", "body_size", "context", "split", "max_size", "options", "byte_range",
+        "resign", "signing",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: list[str] | None = None,
+        body: Any = None,
+        *,
+        body_size: int | None = None,
+        context: Any = None,
+        split: bool = False,
+        max_size: int = -1,
+        options: tuple[tuple[int, Any], ...] = (),
+        byte_range: tuple[int | None, int | None] | None = None,
+        resign: Callable[[Request, list[tuple[str, str]]], list[str]] | None = None,
+        signing: Any = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        #: "Name: value" strings, sent as given
+        self.headers = headers if headers is not None else []
+        #: None, a buffer (bytes, bytearray, memoryview, numpy array) or a readable binary file
+        self.body = body
+        #: bytes to send from a file body (default: from its position to its end)
+        self.body_size = body_size
+        self.context = context
+        #: whole-object GET that may be fetched as parallel ranged parts when large
+        self.split = split
+        #: refuse bodies longer than this (-1: no limit)
+        self.max_size = max_size
+        #: extra ``(pycurl option, value)`` pairs (redirects, CA bundle): a scheme's transport settings,
+        #: one shared tuple per interface, so a kept handle is reconfigured only when they differ
+        self.options = options
+        #: the [start, end) of a ranged GET (Python slice bounds; a negative start with no end is a suffix).
+        #: The Range header is the caller's; the engine checks a 206's Content-Range against this, and
+        #: cuts it out of a 200 (a server that ignores Range sends the whole object).
+        self.byte_range = byte_range
+        #: ``resign(request, extra)``: every header line of ``request`` freshly signed, with ``extra`` (a
+        #: split part's Range and If-Match) added. Called for each retry, each part of a split GET and a
+        #: re-fetch, never for the first try (whose headers were signed when the request was built): a
+        #: signature expires, credentials rotate. ``signing`` is the signer's own state, kept here for it.
+        self.resign = resign
+        self.signing = signing
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.url})"
+
+
+class Response:
+    """The outcome of one Request: a status and body, or a transport ``error`` (after retries)."""
+
+    __slots__ = ("request", "status", "body", "error", "attempts", "header_lines", "_headers", "start", "end")
+
+    def __init__(
+        self,
+        request: Request,
+        status: int,
+        body: bytes,
+        header_lines: list[bytes],
+        error: TransportError | CloudFilesError | None,
+        attempts: int,
+        start: float,
+        end: float,
+    ) -> None:
+        self.request = request
+        self.status = status
+        self.body = body
+        self.header_lines = header_lines
+        self.error = error
+        self.attempts = attempts
+        self.start = start
+        self.end = end
+        self._headers: dict[str, str] | None = None
+
+    @property
+    def context(self) -> Any:
+        return self.request.context
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers, names lower-cased (parsed on first use only)."""
+        if self._headers is None:
+            parsed: dict[str, str] = {}
+            for raw in self.header_lines:
+                line = raw.decode("latin-1")
+                name, sep, value = line.partition(":")
+                if sep:
+                    key = name.strip().lower()
+                    value = value.strip()
+                    # Repeated headers (e.g. x-goog-hash) are joined as HTTP allows.
+                    parsed[key] = f"{parsed[key]},{value}" if key in parsed else value
+            self._headers = parsed
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        """One header's value; scans the raw lines unless the full dict was already parsed."""
+        if self._headers is not None:
+            return self._headers.get(name.lower())
+        return header_value(self.header_lines, name.lower().encode("latin-1"))
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+    def __repr__(self) -> str:
+        return f"Response({self.request.method} {self.request.url} -> {self.status}, error={self.error!r})"
+
+
+def header_value(lines: list[bytes], name: bytes) -> str | None:
+    """Value of header ``name`` (lower-case bytes) in raw header lines; None when absent."""
+    n = len(name)
+    for line in lines:
+        # Cheap filter first (1-byte slices are cached objects): only lines whose colon sits right.
+        if line[n : n + 1] == b":" and line[:n].lower() == name:
+            return line[n + 1 :].strip().decode("latin-1")
+    return None
+
+
+def retry_after(lines: list[bytes]) -> float | None:
+    """Seconds a 429/503 asks to wait (``Retry-After`` in seconds); None when absent or an HTTP date."""
+    value = header_value(lines, b"retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
