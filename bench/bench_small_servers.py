@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, peer_python, table  # noqa: E402  (puts tests/ on sys.path)
-from small_servers import StockEmulator  # noqa: E402
+from common import ROOT, peer_python, table
+from small_servers import StockEmulator
 
 BUCKET = "small"
 ORACLE = Path("/work/oracle/venv-cf/bin/python")

@@ -69,6 +69,9 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
       composite_upload_threshold: bytes above which GCS/S3 uploads are split into parts.
       no_sign_request: anonymous S3 requests.
       connect_timeout, read_timeout: seconds; None uses the engine defaults (cloudfiles extension).
+      max_host_connections: cap on open connections to one host (``CURLMOPT_MAX_HOST_CONNECTIONS``);
+        None uses ``$CLOUDFILES_MAX_HOST_CONNECTIONS`` or no cap (cloudfiles extension, README "Small
+        and slow servers").
       consistent_shapes: False (default) returns what cloud-files 6.4.3 returned; True opts in to
         shapes that never vary (README "Return shapes"): ``delete`` and ``puts`` count files (also with
         ``parallel > 1``), ``get_acl(str)`` returns the ACL itself, ``get(str)`` stays scalar with
@@ -94,6 +97,7 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         consistent_shapes: bool = False,
+        max_host_connections: int | None = None,
     ) -> None:
         if not isinstance(cloudpath, str):
             raise TypeError(f"cloudpath must be a str, got {type(cloudpath).__name__}")
@@ -122,6 +126,7 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.consistent_shapes = consistent_shapes
+        self.max_host_connections = max_host_connections
         self._lock_dir = lock_dir
 
         self._path = paths.extract(cloudpath)
@@ -149,6 +154,7 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
             green=self.green,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            max_host_connections=self.max_host_connections,
         )
 
     @property
@@ -239,6 +245,7 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
             lock_dir=self._lock_dir if same else None,
             endpoint=self.endpoint if same else None,
             use_https=self.use_https if same else False,
+            max_host_connections=self.max_host_connections if same else None,
         )
 
     # -- container protocol ------------------------------------------------------------------------

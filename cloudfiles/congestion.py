@@ -124,7 +124,15 @@ class HostWindow:
     """
 
     __slots__ = (
-        "size", "ceiling", "limit", "in_flight", "credit", "changed_at", "cut_at", "cuts", "parked",
+        "ceiling",
+        "changed_at",
+        "credit",
+        "cut_at",
+        "cuts",
+        "in_flight",
+        "limit",
+        "parked",
+        "size",
     )
 
     def __init__(self, limit: int, in_flight: int = 0) -> None:

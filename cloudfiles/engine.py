@@ -58,12 +58,12 @@ from .enginecache import idle_engines as _idle_engines  # noqa: F401  (the name 
 from .exceptions import CloudFilesError, ResponseTooLargeError
 from .exceptions import ContentRangeError as ContentRangeError  # imported from here by callers
 from .handles import USER_AGENT, HandlePool, reusable_kind
+from .inflight import Split, Transfer
 from .messages import Request, Response
 from .messages import retry_after as parse_retry_after
 from .pollers import Timer, gevent_patched, make_poller
 from .rangecheck import ABANDONED, BAD_RANGE, OBJECT_CHANGED, PartStatus, range_problem, transport_error
 from .retry import Retry, Timeout
-from .inflight import Split, Transfer
 
 DEFAULT_SPLIT_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
@@ -394,8 +394,7 @@ class Engine:
         ]
         for c, t in stuck:
             del self._active[c]
-            assert t.window is not None
-            t.window.in_flight -= 1
+            t.window.in_flight -= 1  # type: ignore[union-attr]  # only windowed transfers are stuck
             self._release(c)  # removing a transfer mid-way closes its connection
             t.requeues += 1
             t.attempt -= 1

@@ -13,8 +13,8 @@ import pycurl
 from . import __version__
 from ._sink import BufferSource
 from .buffers import remaining
-from .retry import Timeout
 from .inflight import Transfer
+from .retry import Timeout
 
 # Larger receive chunks mean fewer sink calls for big bodies; libcurl allows up to 10 MiB.
 RECEIVE_BUFFER_SIZE = 512 * 1024
@@ -61,7 +61,7 @@ class HandlePool:
             c.setopt(pycurl.PATH_AS_IS, 1)
             c.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout.connect * 1000))
             c.setopt(pycurl.LOW_SPEED_LIMIT, timeout.low_speed_bytes)
-            c.setopt(pycurl.LOW_SPEED_TIME, max(1, int(round(timeout.read))))
+            c.setopt(pycurl.LOW_SPEED_TIME, max(1, round(timeout.read)))
             if timeout.total is not None:
                 c.setopt(pycurl.TIMEOUT_MS, int(timeout.total * 1000))
             c.setopt(pycurl.USERAGENT, USER_AGENT)
@@ -94,7 +94,7 @@ class HandlePool:
                 if not configured:
                     c.setopt(pycurl.BUFFERSIZE, RECEIVE_BUFFER_SIZE)
             elif req.body is not None:
-                headers = headers + ["Expect:"]
+                headers = [*headers, "Expect:"]
                 self._set_body(c, t, method, configured)
             elif method != "GET":
                 c.setopt(pycurl.CUSTOMREQUEST, method)

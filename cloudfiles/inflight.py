@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Split:
     """A large GET being fetched as ranged parts into one buffer."""
 
-    __slots__ = ("transfer", "sink", "header_lines", "size", "etag", "remaining", "error")
+    __slots__ = ("error", "etag", "header_lines", "remaining", "sink", "size", "transfer")
 
     def __init__(self, transfer: Transfer, size: int, header_lines: list[bytes]) -> None:
         self.transfer = transfer
@@ -35,8 +35,19 @@ class Transfer:
     """Engine-side state of one request across its attempts."""
 
     __slots__ = (
-        "request", "sink", "attempt", "waited", "start", "split", "source", "file_pos", "range", "whole", "window",
-        "requeues", "load",
+        "attempt",
+        "file_pos",
+        "load",
+        "range",
+        "request",
+        "requeues",
+        "sink",
+        "source",
+        "split",
+        "start",
+        "waited",
+        "whole",
+        "window",
     )
 
     def __init__(

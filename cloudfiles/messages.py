@@ -13,8 +13,18 @@ class Request:
     """One HTTP request for the engine. ``context`` is carried to the Response untouched."""
 
     __slots__ = (
-        "method", "url", "headers", "body", "body_size", "context", "split", "max_size", "options", "byte_range",
-        "resign", "signing",
+        "body",
+        "body_size",
+        "byte_range",
+        "context",
+        "headers",
+        "max_size",
+        "method",
+        "options",
+        "resign",
+        "signing",
+        "split",
+        "url",
     )
 
     def __init__(
@@ -67,7 +77,7 @@ class Request:
 class Response:
     """The outcome of one Request: a status and body, or a transport ``error`` (after retries)."""
 
-    __slots__ = ("request", "status", "body", "error", "attempts", "header_lines", "_headers", "start", "end")
+    __slots__ = ("_headers", "attempts", "body", "end", "error", "header_lines", "request", "start", "status")
 
     def __init__(
         self,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ._sink import BodySink
 from .exceptions import CloudFilesError, ContentRangeError, NetworkError, RequestTimeoutError, TransportError
+from .inflight import Transfer
 from .messages import header_value
 from .retry import TIMEOUT_CURL_CODES
-from .inflight import Transfer
 
 #: pseudo curl code of a ranged answer that is not the asked range (retried, then ContentRangeError)
 BAD_RANGE = -1
@@ -62,8 +62,7 @@ def range_problem(t: Transfer, sink: BodySink) -> str | CloudFilesError | None:
         if split.etag and header_value(sink.header_lines, b"etag") not in (None, split.etag):
             return OBJECT_CHANGED  # a server that ignored If-Match
     else:
-        assert t.request.byte_range is not None
-        range_start, range_end = t.request.byte_range
+        range_start, range_end = t.request.byte_range or (None, None)
         start, end = range_start or 0, range_end
     nbytes = sink.received
     if got is None:

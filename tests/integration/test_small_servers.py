@@ -22,8 +22,8 @@ from cloudfiles.exceptions import NetworkError
 from cloudfiles.retry import Retry, Timeout
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from servers import ScriptedServer, free_port, reset_connection, respond  # noqa: E402
-from small_servers import StockEmulator, TinyServer  # noqa: E402
+from servers import ScriptedServer, free_port, reset_connection, respond
+from small_servers import StockEmulator, TinyServer
 
 KEYS = 300
 FAST_RETRY = Retry(attempts=3, base=0.01, cap=0.05, budget=5)
@@ -208,5 +208,35 @@ def test_max_host_connections_from_the_environment(monkeypatch: pytest.MonkeyPat
         server.default = counted
         assert all(r.ok for r in transfer(Request("GET", f"{server.url}/e{i}") for i in range(20)))
         assert peak == 1
+    finally:
+        server.stop()
+
+
+def test_max_host_connections_is_a_cloudfiles_option() -> None:
+    """``CloudFiles(..., max_host_connections=N)`` reaches the engine, and carries over to a derived
+    CloudFiles of the same protocol (transfer_to's destination)."""
+    server = ScriptedServer().start()
+    busy = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def counted(h: object) -> None:
+        nonlocal busy, peak
+        with lock:
+            busy += 1
+            peak = max(peak, busy)
+        server.stop_event.wait(0.01)
+        with lock:
+            busy -= 1
+        respond(200, b"ok")(h)  # type: ignore[arg-type]
+
+    try:
+        server.default = counted
+        cf = CloudFiles(server.url, max_host_connections=1)
+        results = cf.get([f"o{i}" for i in range(30)])
+        assert [r["content"] for r in results] == [b"ok"] * 30
+        assert peak == 1
+        assert cf._derive(server.url + "/other").max_host_connections == 1
+        assert CloudFiles("file:///tmp/x")._derive(server.url).max_host_connections is None
     finally:
         server.stop()
