@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import engine
+from .compression import normalize_encoding
 from .interfaces.file import FileInterface, suffix_for
 from .interfaces.remote import RemoteInterface, response_error
 from .streaming import ObjectChangedError
@@ -80,7 +81,7 @@ class PartDownload:
             raise ObjectChangedError(f"{self.url}: downloaded {done} bytes, expected {size}")
         with open(part, "rb+") as fh:
             os.fsync(fh.fileno())
-        target = self.final + suffix_for(_normalize(encoding))
+        target = self.final + suffix_for(normalize_encoding(encoding))
         os.replace(part, target)
         if os.path.exists(meta_path):
             os.unlink(meta_path)
@@ -137,14 +138,6 @@ class PartDownload:
                     out.write(data)
                     out.flush()
                     pos += len(data)
-
-
-def _normalize(encoding: str | None) -> str | None:
-    from .compression import normalize_encoding
-
-    if not encoding or encoding.lower() in ("identity", "none"):
-        return None
-    return normalize_encoding(encoding)
 
 
 def resumes(src: Any, dest: Any) -> bool:
