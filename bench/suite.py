@@ -83,6 +83,21 @@ S5CMD_BODY = {
 }
 
 
+# GIL contention (issue 15): a second Python thread of the client process spins in pure Python from just
+# before the timed part to the process's end, so every callback that re-takes the GIL may have to wait
+# for it (up to sys.getswitchinterval(), 5 ms, each time). The "+spin" op is the same body with it running.
+GIL_SPIN = "+spin"
+GIL_SPINNER = """
+import threading
+def _spinner():
+    x = 0
+    while True:
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+threading.Thread(target=_spinner, daemon=True).start()
+time.sleep(0.05)
+"""
+
+
 @dataclass
 class Client:
     """One client of one case: its interpreter, setup code, per-operation prep and timed body."""
@@ -308,6 +323,30 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
                                 lambda: [*nginx_pids(nginx), proxy_pid], lambda op, n: n * 4096)
                     results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
 
+        # 3b. GIL contention: the nginx GET alone and with a pure-Python spinner thread in the same process
+        if want("gil"):
+            objs.mkdir(exist_ok=True)
+            for i in range(small_n):
+                if not (objs / str(i)).exists():
+                    (objs / str(i)).write_bytes(os.urandom(4096))
+            url = f"{nginx.url}/objs"
+            consts = lambda prefix, url=url: f"URL = {url!r}; N = {small_n}; CONC = 20\n"  # noqa: E731
+            spin_ops = ("get", "get" + GIL_SPIN)
+
+            def spun(body: str) -> dict[str, str]:
+                return {op: body for op in spin_ops}
+
+            spin_prep = {"get" + GIL_SPIN: GIL_SPINNER}
+            clients = [
+                Client(OURS, ours, CF_HTTP, spun(GET_ALL), spin_prep),
+                Client(RAW, ours, bench_http_get.RAW_SETUP, spun(bench_http_get.RAW_BODY), spin_prep),
+            ]
+            if obp:
+                clients.append(Client(OBSTORE, obp, HTTP_OBSTORE, spun("_check = sum(fan_out(_get, paths))"), spin_prep))
+            case = Case("gil: nginx 10k x 4 KiB, pure-Python spinner thread", "nginx", spin_ops, small_n, 4096, 20,
+                        clients, consts, lambda: nginx_pids(nginx), lambda op, n: n * 4096)
+            results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
+
         # 4. 2,000 x 64 KiB compressed put/get on S3
         if want("compress"):
             cn, csize = args.compressed_objects, 65536
@@ -460,6 +499,25 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     return table(rows, header)
 
 
+def gil_section(results: dict[str, Any]) -> list[str]:
+    """Issue 15's GIL-contention table: objects/s alone and with the spinner thread, and the slowdown."""
+    rows = []
+    for case_name, entry in results.items():
+        ops = entry["ops"]
+        if not case_name.startswith("gil") or "get" + GIL_SPIN not in ops:
+            continue
+        for name, alone in ops["get"].items():
+            spin = ops["get" + GIL_SPIN].get(name)
+            if spin is None:
+                continue
+            rows.append([case_name, name, f"{alone['n']:,}", f"{alone['obj_s']:,.0f}", f"{spin['obj_s']:,.0f}",
+                         f"{alone['obj_s'] / spin['obj_s']:.2f}x"])
+    if not rows:
+        return []
+    return ["\n## GIL contention (a second Python thread spins in pure Python during the timed part)\n",
+            table(rows, ["case", "client", "objects", "obj/s alone", "obj/s with spinner", "slowdown"])]
+
+
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     """Issue 8's targets: (target, measured, met?)."""
     out: list[tuple[str, str, bool | None]] = []
@@ -588,6 +646,7 @@ def main(argv: list[str] | None = None) -> Path:
           report(results, args), "\n## Issue 8 targets\n",
           table([[t, m, {True: "met", False: "missed", None: "-"}[ok]] for t, m, ok in checks],
                 ["target", "measured", ""])]
+    md += gil_section(results)
     if plotted:
         md.append(f"\n![objects/s per client per case]({png.name})\n")
     (out / f"{args.name}.md").write_text("\n".join(md) + "\n")
