@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--delay", type=float, default=0.010, help="one-way delay of the latency proxy (s)")
     ap.add_argument("--big-mib", type=int, default=256)
     ap.add_argument("--huge", action="store_true", help="also the 2 GiB object (one run)")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes: s3,nginx,latency,compress,big,file,transfer,gcs")
+    ap.add_argument("--only", default="", help="comma-separated case prefixes: s3,nginx,latency,gil,compress,big,file,transfer,gcs")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one run: proves the suite runs")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"), help="output directory")
