@@ -249,8 +249,8 @@ def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str) -> Iterat
         except OSError as err:
             dir_error = err
     for i, st in enumerate(chunk):
-        err2 = failed.get(i, dir_error)
-        yield PutResult(path=st.path, error=err2) if err2 is not None else PutResult(path=st.path, nbytes=st.nbytes)
+        error = failed.get(i, dir_error)
+        yield PutResult(path=st.path, error=error, nbytes=0 if error is not None else st.nbytes)
 
 
 def _sync_data(chunk: list[Staged]) -> None:
