@@ -3,8 +3,12 @@
 ``x`` is stored as ``x`` (identity), ``x.gz``, ``x.br``, ``x.zstd``, ``x.xz`` or ``x.bz2``. Differences
 from cloud-files, all deliberate (SPEC section 9):
 
-* Writes are atomic: bytes go to a hidden temp file in the destination directory, are fsynced, then
-  ``os.replace``d over the name, so a reader sees the old object or the new one, never half a file.
+* Writes are atomic: bytes go to a hidden temp file in the destination directory, are made durable,
+  then ``os.replace``d over the name, so a reader -- even after a crash or power loss -- sees the old
+  object or the new one, never half a file. Fsync policy (see :mod:`.file_writes`): batches of
+  :data:`~.file_writes.SMALL_BATCH` or more objects (locking off) are synced with one ``syncfs`` per
+  chunk of up to 512 objects and each touched directory is fsynced once per chunk; smaller batches,
+  locked writes and non-Linux systems fsync each file before its rename.
 * Writing one encoding removes every other variant of the same key (no stale ``x.gz`` beside a new
   ``x``); delete removes every variant.
 * Listing streams with ``os.scandir`` (no materialize-and-sort) and only walks the prefix's directory.
@@ -21,9 +25,7 @@ import functools
 import itertools
 import os
 import re
-import secrets as _secrets
 import shutil
-import socket
 import stat
 import time
 import zlib
@@ -47,24 +49,16 @@ from .base import (
     empty_head,
     utc_from_timestamp,
 )
+from .file_writes import HAVE_SYNCFS, SMALL_BATCH, TMP_SUFFIX, Staged, commit_chunks, host_tag, write_temp
 
 #: Most threads writing (and fsyncing) files at once in one put batch.
 MAX_WRITERS = 8
-#: Copy buffer for streamed file handles.
-COPY_CHUNK = 1 << 20
-#: Temp files are ``.{name}.{host}-{pid}-{random}.cftmp`` in the destination directory; listings skip
+#: Temp files are ``.{name}.{host}-{pid}-{token}.cftmp`` in the destination directory; listings skip
 #: them. The writer's host (crc32 of the hostname, hex) and pid let :meth:`FileInterface.clean_temp_files`
 #: tell the leftovers of a killed writer from a write in progress.
-TMP_SUFFIX = ".cftmp"
 _TMP_OWNER = re.compile(r"\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.cftmp\Z")
 #: age after which a dead writer's temp file may be removed (seconds)
 STALE_TEMP_AGE = 6 * 3600
-
-
-@functools.lru_cache(maxsize=1)
-def _host_tag() -> str:
-    # Cached: it is part of every temp file's name, and gethostname() is a syscall.
-    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -169,14 +163,6 @@ def _is_missing(err: OSError) -> bool:
     return err.errno in _MISSING_ERRNOS
 
 
-def _write_all(fd: int, view: memoryview) -> int:
-    """os.write until all of ``view`` is written (a write may be short); returns its length."""
-    done, total = 0, view.nbytes
-    while done < total:
-        done += os.write(fd, view[done:])
-    return total
-
-
 #: link(2) errors meaning "this filesystem has no hard links" (not "the name exists")
 _NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV})
 
@@ -195,12 +181,6 @@ def _link_exclusive(tmp: str, final: str) -> None:
         os.replace(tmp, final)
         return
     os.unlink(tmp)
-
-
-def _as_buffer(content: Any) -> Any:
-    if isinstance(content, (bytes, bytearray, memoryview)):
-        return content
-    return memoryview(content)  # numpy arrays and other buffer exporters; TypeError otherwise
 
 
 class FileInterface(StorageInterface):
@@ -351,10 +331,20 @@ class FileInterface(StorageInterface):
 
     # -- writes ------------------------------------------------------------------------------------
     def put_files(self, items: Iterable[PutItem]) -> Iterator[PutResult]:
-        """Writes run on up to :data:`MAX_WRITERS` threads (``num_threads`` caps it): each write ends
-        in an fsync, which waits on the disk without holding the GIL, so overlapping them pays."""
+        """Writes run on up to :data:`MAX_WRITERS` threads (``num_threads`` caps it).
+
+        A batch of :data:`~.file_writes.SMALL_BATCH` or more objects with locking off is staged
+        into temp files and committed in chunks: one syncfs, the renames, one fsync per directory
+        (:func:`~.file_writes.commit_chunks`). Smaller batches and locked writes fsync and rename
+        each object on its own, under its lock.
+        """
         workers = 1 if self.options.green else max(1, min(MAX_WRITERS, int(self.options.concurrency or 1)))
-        return _threaded(self._put_one, items, workers)
+        it = iter(items)
+        head = list(itertools.islice(it, SMALL_BATCH))
+        if self.options.locking or len(head) < SMALL_BATCH:
+            return _threaded(self._put_one, itertools.chain(head, it), workers)
+        suffixes = [suffix for _enc, suffix in ENCODING_SUFFIXES]
+        return commit_chunks(_threaded(self._stage, itertools.chain(head, it), workers), suffixes, self.root)
 
     def _put_one(self, item: PutItem) -> PutResult:
         try:
@@ -363,11 +353,28 @@ class FileInterface(StorageInterface):
             return PutResult(path=item.path, error=err)
         return PutResult(path=item.path, nbytes=nbytes)
 
-    def _put(self, item: PutItem) -> int:
+    def _target(self, item: PutItem) -> tuple[str, str]:
+        """(base, final) filesystem paths of ``item``; rejects traversal and directory keys."""
         base = self.fullpath(item.path)
         if base == self.root or item.path.endswith(("/", os.sep)):
             raise IsADirectoryError(f"not a file key: {item.path!r}")
-        final = base + suffix_for(item.encoding)
+        return base, base + suffix_for(item.encoding)
+
+    def _stage(self, item: PutItem) -> Staged | PutResult:
+        """Write ``item`` to its temp file for a chunked commit; conditional writes and failures
+        are settled here (their result is final)."""
+        if item.if_not_exists:  # needs the exclusive link right away: not batched
+            return self._put_one(item)
+        try:
+            base, final = self._target(item)
+            # Without syncfs the chunk cannot be flushed at once: fsync each file as it is written.
+            tmp, nbytes, made_dirs = write_temp(final, item.content, sync=not HAVE_SYNCFS)
+        except Exception as err:  # noqa: BLE001 - the failure is this item's result
+            return PutResult(path=item.path, error=err)
+        return Staged(item.path, base, final, tmp, nbytes, made_dirs, synced=not HAVE_SYNCFS)
+
+    def _put(self, item: PutItem) -> int:
+        base, final = self._target(item)
         with self._lock(base, write=True):
             if item.if_not_exists:
                 # Any stored encoding counts as "exists"; the variant written is created exclusively,
@@ -395,28 +402,8 @@ class FileInterface(StorageInterface):
         is created empty with ``O_EXCL`` and then replaced by the temp file: still exclusive, but a
         reader may briefly see it empty.
         """
-        dirname, name = os.path.split(final)
-        tmp = os.path.join(dirname, f".{name}.{_host_tag()}-{os.getpid()}-{_secrets.token_hex(6)}{TMP_SUFFIX}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        tmp, nbytes, _made_dirs = write_temp(final, content, sync=True)
         try:
-            fd = os.open(tmp, flags, 0o666)
-        except FileNotFoundError:
-            os.makedirs(dirname, exist_ok=True)
-            fd = os.open(tmp, flags, 0o666)
-        try:
-            try:
-                if hasattr(content, "read"):
-                    with open(fd, "wb", closefd=False) as out:
-                        shutil.copyfileobj(content, out, COPY_CHUNK)
-                        out.flush()
-                        nbytes = out.tell()
-                else:
-                    # Straight to the descriptor: a buffered file object would add a copy and
-                    # ioctl/lseek calls per file.
-                    nbytes = _write_all(fd, memoryview(_as_buffer(content)).cast("B"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             if exclusive:
                 _link_exclusive(tmp, final)
             else:
@@ -524,7 +511,7 @@ class FileInterface(StorageInterface):
         """
         pdir = prefix.rpartition("/")[0]
         top = self.fullpath(pdir) if pdir else self.root
-        host = _host_tag()
+        host = host_tag()
         cutoff = time.time() - max_age
         removed: list[str] = []
         for dirpath, _dirs, names in os.walk(top):
