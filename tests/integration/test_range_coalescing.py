@@ -25,7 +25,7 @@ from seaweed import SeaweedFS
 from servers import Nginx
 
 KiB = 1 << 10
-BUCKET = "coalesce"
+BUCKET = "eco"  # created by the s3_server fixture (tests/integration/conftest.py)
 
 
 @pytest.fixture
@@ -47,9 +47,10 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def s3(seaweed_server: SeaweedFS) -> CloudFiles:
-    seaweed_server.create_bucket(BUCKET)
-    return CloudFiles(f"s3://{seaweed_server.endpoint}/{BUCKET}/shards", secrets=seaweed_server.secrets)
+def s3(s3_server: SeaweedFS) -> CloudFiles:
+    # The session's shared bucket: each new bucket makes SeaweedFS grow volumes, which a full test
+    # session runs out of (HTTP 500 on the first PUT).
+    return CloudFiles(f"s3://{s3_server.endpoint}/{BUCKET}/coalesce-shards", secrets=s3_server.secrets)
 
 
 def _objects(seed: int) -> dict[str, bytes]:
