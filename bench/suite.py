@@ -98,6 +98,37 @@ time.sleep(0.05)
 """
 
 
+# Sharded reads: N random 1-4 KiB ranges over NFILES objects of SHARD bytes (the same ranges for every
+# client: a fixed seed). obstore asks get_ranges per object, the objects concurrently.
+SHARD_RANGES = """
+import random
+_rnd = random.Random(15)
+RANGES = []
+for _ in range(N):
+    _n = _rnd.randrange(1024, 4097)
+    _s = _rnd.randrange(0, SHARD - _n)
+    RANGES.append((str(_rnd.randrange(NFILES)), _s, _s + _n))
+"""
+OBSTORE_RANGES = """
+_by = {}
+for _p, _s, _e in RANGES:
+    _st, _en = _by.setdefault(f"{PREFIX}/{_p}", ([], []))
+    _st.append(_s)
+    _en.append(_e)
+async def _ranges():
+    got = await asyncio.gather(*(obstore.get_ranges_async(store, p, starts=st, ends=en) for p, (st, en) in _by.items()))
+    return sum(len(b) for bufs in got for b in bufs)
+_check = asyncio.run(_ranges())
+"""
+
+
+def _shard_bytes(n: int, nfiles: int, shard: int) -> int:
+    """Bytes the sharded-read case returns (what SHARD_RANGES draws)."""
+    ns: dict[str, Any] = {"N": n, "NFILES": nfiles, "SHARD": shard}
+    exec(SHARD_RANGES, ns)  # noqa: S102 - our own constant snippet
+    return sum(e - s for _, s, e in ns["RANGES"])
+
+
 @dataclass
 class Client:
     """One client of one case: its interpreter, setup code, per-operation prep and timed body."""
@@ -458,6 +489,33 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
                         clients, lambda prefix: f"BUCKET = {bench_gcs.BUCKET!r}; PREFIX = {prefix!r}; N = {gn}; "
                         f"SIZE = 4096; CONC = 20\nimport os\n", gpid, lambda op, n: None)
             results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
+
+        # 9. sharded reads: many small random ranges of a few large objects (CloudVolume's shards)
+        if want("shard"):
+            nfiles, shard_size, nranges = args.shard_files, args.shard_mib * 2**20, args.shard_ranges
+            setup_cf = (
+                "from cloudfiles import CloudFiles\n"
+                f"cf = CloudFiles(f's3://{weed.endpoint}/bench/shards', secrets={{'AWS_ACCESS_KEY_ID': "
+                f"{weed.access_key!r}, 'AWS_SECRET_ACCESS_KEY': {weed.secret_key!r}}})\n"
+            )
+            ns: dict[str, Any] = {}
+            exec(setup_cf, ns)  # untimed: upload the shards once, with our client  # noqa: S102
+            for i in range(nfiles):
+                ns["cf"].put(f"{i}", os.urandom(shard_size), compress=None, raw=True)
+            ranges_code = SHARD_RANGES
+            ours_body = {"get": "_check = sum(len(r['content']) for r in cf.get(items))"}
+            ours_prep = {"get": ranges_code + "items = [{'path': p, 'start': s, 'end': e} for p, s, e in RANGES]\n"}
+            clients = [Client(OURS, ours, S3_CF, ours_body, ours_prep)]
+            if obp:
+                clients.append(Client(OBSTORE, obp, bench_s3.OBSTORE_SETUP, {"get": OBSTORE_RANGES},
+                                      {"get": ranges_code}))
+            want_bytes = _shard_bytes(nranges, nfiles, shard_size)
+            case = Case(f"shard {nranges:,} ranges x 1-4 KiB of {nfiles} x {args.shard_mib} MiB", "SeaweedFS",
+                        ("get",), nranges, 2560, 20, clients,
+                        lambda prefix: s3_consts_base + f"PREFIX = 'shards'; N = {nranges}; CONC = 20; "
+                        f"NFILES = {nfiles}; SHARD = {shard_size}\n",
+                        weed_pids, lambda op, n, want_bytes=want_bytes: want_bytes)
+            results[case.name] = {"case": case_meta(case), "ops": run_case(case, args.runs, log)}
     return results
 
 
@@ -618,7 +676,11 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--delay", type=float, default=0.010, help="one-way delay of the latency proxy (s)")
     ap.add_argument("--big-mib", type=int, default=256)
     ap.add_argument("--huge", action="store_true", help="also the 2 GiB object (one run)")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes: s3,nginx,latency,gil,compress,big,file,transfer,gcs")
+    ap.add_argument("--shard-files", type=int, default=20, help="objects of the sharded-read case")
+    ap.add_argument("--shard-mib", type=int, default=64, help="size of each of them (MiB)")
+    ap.add_argument("--shard-ranges", type=int, default=10_000, help="random 1-4 KiB ranges read from them")
+    ap.add_argument("--only", default="",
+                    help="comma-separated case prefixes: s3,nginx,latency,gil,compress,big,file,transfer,gcs,shard")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, one run: proves the suite runs")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"), help="output directory")
@@ -629,6 +691,7 @@ def main(argv: list[str] | None = None) -> Path:
         args.peer_compressed_objects = 10
         args.gcs_objects, args.latency_objects, args.big_mib, args.huge = 20, 40, 2, False
         args.latency_concurrency, args.delay = [8], 0.002
+        args.shard_files, args.shard_mib, args.shard_ranges = 2, 1, 50
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     os.environ["NO_GCE_CHECK"] = "True"
     t0 = time.monotonic()

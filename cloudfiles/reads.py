@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from . import codecpool, compression
+from . import coalesce, codecpool, compression
 from .buffers import buffer_nbytes
 from .exceptions import CRC32CIntegrityError, IntegrityError, MD5IntegrityError
 from .interfaces.base import GetItem, GetResult, StorageInterface
@@ -124,7 +124,8 @@ def iget(
     if tm is not None:
         requests = _recorded(requests, tm, flights)
     queue: codecpool.CompletionQueue[GetResultDict] = codecpool.CompletionQueue(inline=inline)
-    results = iface.get_files(requests)
+    # Network schemes: nearby ranges of one object go out as one request, sliced back per item.
+    results = coalesce.coalesced_gets(iface.get_files, requests) if iface.coalesce_ranges else iface.get_files(requests)
     label = iface.encoding_label
     # Bytes that fail their hash are fetched once more before the error stands: a corrupted
     # transfer should not fail the caller when a second read is clean.

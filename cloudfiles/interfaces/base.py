@@ -173,6 +173,10 @@ class StorageInterface(abc.ABC):
 
     #: True where objects live in this process's memory (mem://): no worker threads or processes help
     in_process: ClassVar[bool] = False
+    #: True where each request costs a round trip (network schemes): the get loop then merges nearby
+    #: byte ranges of one object into fewer requests (:mod:`cloudfiles.coalesce`). Local reads gain
+    #: nothing from it.
+    coalesce_ranges: ClassVar[bool] = False
 
     def __init__(self, path: ExtractedPath, options: InterfaceOptions) -> None:
         self.path = path

@@ -13,7 +13,7 @@ import email.utils
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pycurl
 
@@ -193,6 +193,8 @@ class RemoteInterface(StorageInterface):
     ca_bundle_env: tuple[str, ...] = CA_BUNDLE_ENV
     #: follow redirects: plain web servers only; a signed S3/GCS request must not be replayed elsewhere
     follow_redirects: bool = False
+    #: a request costs a round trip: merge nearby ranges of one object (see StorageInterface)
+    coalesce_ranges: ClassVar[bool] = True
 
     def __init__(self, path: Any, options: InterfaceOptions) -> None:
         super().__init__(path, options)
