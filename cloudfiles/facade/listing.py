@@ -9,6 +9,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import paths, transfers
+from ..interfaces.base import shaped_listing
 from ..lib import toiter
 from ..monitoring import TransmissionMonitor
 from ..shapes import totalfn
@@ -37,15 +38,8 @@ class ListingMixin(FacadeHost):
         size: yield ``(name, size)``. return_resume_token: yield ``(name, token)`` (or
           ``(name, size, token)``); only gs/s3 have tokens, other schemes give None.
         """
-        for entry in self.interface.list_files(prefix or "", flat=flat, size=size, resume_token=resume_token):
-            if size and return_resume_token:
-                yield (entry.name, entry.size, entry.resume_token)
-            elif size:
-                yield (entry.name, entry.size)
-            elif return_resume_token:
-                yield (entry.name, entry.resume_token)
-            else:
-                yield entry.name
+        entries = self.interface.list_files(prefix or "", flat=flat, size=size, resume_token=resume_token)
+        yield from shaped_listing(entries, size=size, return_resume_token=return_resume_token)
 
 
     def transfer_to(

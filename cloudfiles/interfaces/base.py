@@ -130,6 +130,20 @@ class ListEntry:
     resume_token: str | None = None
 
 
+def shaped_listing(entries: Iterable[ListEntry], *, size: bool, return_resume_token: bool) -> Iterator[Any]:
+    """Listing entries in the shape cloud-files' ``list`` yields: ``name``, ``(name, size)``,
+    ``(name, token)`` or ``(name, size, token)``."""
+    for entry in entries:
+        if size and return_resume_token:
+            yield (entry.name, entry.size, entry.resume_token)
+        elif size:
+            yield (entry.name, entry.size)
+        elif return_resume_token:
+            yield (entry.name, entry.resume_token)
+        else:
+            yield entry.name
+
+
 @dataclass(slots=True)
 class HeadResult:
     path: str

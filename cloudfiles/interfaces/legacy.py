@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import compression, paths
 from ..paths import ExtractedPath
-from .base import GetItem, InterfaceOptions, PutItem, StorageInterface
+from .base import GetItem, InterfaceOptions, PutItem, StorageInterface, shaped_listing
 
 
 def _bytes(content: Any) -> Any:
@@ -215,15 +215,8 @@ class LegacyInterface:
     ) -> Iterator[Any]:
         """Names under ``prefix`` relative to the interface's path: ``name``, ``(name, size)``,
         ``(name, token)`` or ``(name, size, token)``."""
-        for entry in self.interface.list_files(prefix or "", flat=flat, size=size, resume_token=resume_token):
-            if size and return_resume_token:
-                yield (entry.name, entry.size, entry.resume_token)
-            elif size:
-                yield (entry.name, entry.size)
-            elif return_resume_token:
-                yield (entry.name, entry.resume_token)
-            else:
-                yield entry.name
+        entries = self.interface.list_files(prefix or "", flat=flat, size=size, resume_token=resume_token)
+        yield from shaped_listing(entries, size=size, return_resume_token=return_resume_token)
 
     def subtree_size(self, prefix: str = "") -> tuple[int, int]:
         """``(number of files, stored bytes)`` under ``prefix``."""
