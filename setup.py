@@ -35,8 +35,9 @@ NATIVE_LIBS: dict[str, list[tuple[str, str, str, str]]] = {
         ("libbrotlidec", "brotli/decode.h", "brotlidec", "libbrotli-dev"),
     ],
     "_zstd": [("libzstd", "zstd.h", "zstd", "libzstd-dev")],
-    # the engine's response sinks: Python's C API only
+    # the engine's response sinks and socket loop: Python's C API, and libcurl reached through pycurl
     "_sink": [],
+    "_loop": [],
 }
 
 SEARCH_DIRS = ["/usr/include", "/usr/local/include", "/opt/homebrew/include"]

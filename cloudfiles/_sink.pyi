@@ -1,21 +1,40 @@
 """Type stubs for the compiled `cloudfiles._sink` extension: response sinks and request-body sources."""
 
+from collections.abc import Callable
+
 from typing_extensions import Buffer, Self, disjoint_base
 
 @disjoint_base
 class BodySink:
-    """Collects one response: header lines and a body written into a single preallocated buffer."""
+    """Collects one response (header lines and body) from libcurl's C callbacks, or from Python."""
 
-    header_lines: list[bytes]
-    content_length: int
-    status: int
-    accept_ranges: bool
-    strong_etag: bool
-    split_threshold: int
-    split_requested: bool
-    max_size: int
-    too_large: bool
-    part_mismatch: bool
+    @property
+    def header_lines(self) -> list[bytes]:
+        """The header lines received after the status line (raw ``bytes``, line endings kept)."""
+    @property
+    def content_length(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def accept_ranges(self) -> bool: ...
+    @property
+    def strong_etag(self) -> bool: ...
+    @property
+    def split_threshold(self) -> int: ...
+    @split_threshold.setter
+    def split_threshold(self, value: int) -> None: ...
+    @property
+    def split_requested(self) -> bool: ...
+    @property
+    def max_size(self) -> int: ...
+    @max_size.setter
+    def max_size(self, value: int) -> None: ...
+    @property
+    def too_large(self) -> bool: ...
+    @property
+    def part_mismatch(self) -> bool: ...
+    def attach_to(self, curl: object) -> None:
+        """Make libcurl hand ``curl``'s (a pycurl.Curl) header lines and body to this sink directly."""
     def reset(self) -> None:
         """Forget everything received (used before a retry)."""
     def allocate(self, size: int) -> None:
@@ -29,9 +48,9 @@ class BodySink:
     def received(self) -> int:
         """Body bytes received so far."""
     def header(self, line: bytes) -> None:
-        """pycurl HEADERFUNCTION."""
+        """pycurl HEADERFUNCTION (and tests): one header line."""
     def write(self, data: bytes) -> int | None:
-        """pycurl WRITEFUNCTION. Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
+        """pycurl WRITEFUNCTION (and tests). Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
     def body(self) -> bytes:
         """The body as ``bytes``: the buffer itself when it was filled exactly, else a trimmed copy."""
     def complete(self) -> bool:
@@ -39,12 +58,24 @@ class BodySink:
 
 @disjoint_base
 class BufferSource:
-    """A pycurl READFUNCTION over any buffer-protocol object (bytes, bytearray, memoryview, numpy)."""
+    """A request body read from any buffer-protocol object by libcurl directly, or through ``read``."""
 
-    size: int
     def __new__(cls, data: Buffer) -> Self: ...
+    @property
+    def size(self) -> int: ...
     def rewind(self) -> None: ...
+    def attach_to(self, curl: object) -> None:
+        """Make libcurl read ``curl``'s upload body from this source directly (kept alive by the caller)."""
     def read(self, size: int) -> bytes: ...
+
+@disjoint_base
+class FileSource:
+    """A request body read from a binary file object's ``read``, which libcurl calls through C."""
+
+    error: BaseException | None
+    def __new__(cls, read: Callable[[int], bytes]) -> Self: ...
+    def attach_to(self, curl: object) -> None:
+        """Make libcurl read ``curl``'s upload body through this source (kept alive by the caller)."""
 
 def prefault(buf: bytes, offset: int = 0, length: int = -1) -> bool:
     """Fault in the pages of ``buf[offset:offset + length]`` without changing its bytes, GIL released."""

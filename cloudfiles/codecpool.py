@@ -91,6 +91,11 @@ class CompletionQueue(Generic[R]):
         self._max_pending = max_pending if max_pending is not None else 2 * num_workers() + 2
         self._inline = inline
 
+    @property
+    def empty(self) -> bool:
+        """Nothing pending or waiting to be taken: a result computed now may go out at once."""
+        return not self._pending and not self._ready
+
     def submit(self, fn: Callable[[], R], nbytes: int) -> None:
         """Run ``fn`` now if small (or inline mode), else on the pool. Blocks if too many are pending."""
         if not should_offload(nbytes, self._inline):

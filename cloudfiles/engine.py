@@ -5,9 +5,11 @@ Design (see README, "Concurrency"):
 * ``transfer(requests)`` is a generator. It pulls :class:`Request` objects lazily from any iterable,
   keeps up to ``concurrency`` of them in flight on one multi handle, and yields a :class:`Response` for
   each as it completes. It runs in the calling thread: no thread per request, no worker pool.
-* Python runs once per *completed* transfer. Header lines and body chunks go to Cython sinks
-  (``cloudfiles._sink``) that pycurl calls without a Python frame; sockets are watched with epoll (or a
-  ``selectors`` selector under gevent) through ``socket_action``, so file descriptors above 1024 work.
+* Python runs once per *completed* transfer. libcurl calls C only while transfers move: header lines
+  and body chunks go to Cython sinks, bodies come from Cython sources (``cloudfiles._sink``), and the
+  socket and timer callbacks, the epoll wait and ``socket_action`` run in ``cloudfiles._loop`` with the
+  GIL released (under gevent, a ``selectors`` selector with Python callbacks). File descriptors above
+  1024 work.
 * A whole-object GET writes into one ``bytes`` buffer sized from Content-Length. Objects above
   ``split_threshold`` whose server accepts ranges and names a strong ETag are re-fetched as parallel
   ranged GETs (``If-Match`` that ETag) into one buffer allocated once; an object replaced meanwhile (412,
@@ -25,7 +27,7 @@ Design (see README, "Concurrency"):
 * A host that accepts fewer connections than offered gets an in-flight window of its own (``congestion``).
 
 This module is the loop. Around it: ``messages`` (Request, Response), ``transfers`` (per-request state),
-``handles`` (easy-handle setup and reuse), ``pollers`` (epoll / selectors, libcurl's timer),
+``handles`` (easy-handle setup and reuse), ``pollers`` (the C loop, or selectors under gevent),
 ``rangecheck`` (ranged answers, transport errors), ``congestion`` (per-host windows) and
 ``enginecache`` (per-thread engines, fork safety). Every name callers imported from here still is.
 """
@@ -61,14 +63,12 @@ from .handles import USER_AGENT, HandlePool, reusable_kind
 from .inflight import Split, Transfer
 from .messages import Request, Response
 from .messages import retry_after as parse_retry_after
-from .pollers import Timer, gevent_patched, make_poller
+from .pollers import gevent_patched, make_loop
 from .rangecheck import ABANDONED, BAD_RANGE, OBJECT_CHANGED, PartStatus, range_problem, transport_error
 from .retry import Retry, Timeout
 
 DEFAULT_SPLIT_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
-# Seconds of socket silence after which libcurl is asked to check every transfer (see Engine._drive).
-_SWEEP = 0.25
 # Longest wait between two drives of a suspended batch's transfers while a nested batch runs.
 _PEER_WAIT = 0.005
 
@@ -102,12 +102,8 @@ class Engine:
         self.split_threshold = DEFAULT_SPLIT_THRESHOLD if split_threshold is None else split_threshold
         self.part_size = DEFAULT_PART_SIZE if part_size is None else part_size
         self.green = green
-        self._poller = make_poller(green)
-        self._timer = Timer()
-        self._last_sweep = 0.0
         self._multi = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
-        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._timer.on_timer)
+        self._loop = make_loop(self._multi, green)
         self._handles = HandlePool()
         self._active: dict[pycurl.Curl, Transfer] = {}
         #: per-host windows of hosts that showed congestion (see cloudfiles.congestion); kept across batches
@@ -142,12 +138,6 @@ class Engine:
     # -- the loop ----------------------------------------------------------------------------------
     def _drive(self, max_wait: float | None) -> None:
         """Wait for socket activity or libcurl's timer, then let libcurl act on it."""
-        now = time.monotonic()
-        timer = self._timer
-        deadline = timer.deadline
-        wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
-        if max_wait is not None:
-            wait = min(wait, max(0.0, max_wait))
         peers = self._peers
         if len(peers) > 1:
             # A batch started while another of this thread's batches is suspended (its consumer is
@@ -156,30 +146,9 @@ class Engine:
             # blocks that server, and with it this batch (issue 16).
             for other in peers:
                 if other is not self:
-                    other._step(0.0, time.monotonic())
-            wait = min(wait, _PEER_WAIT)
-        self._step(wait, now)
-
-    def _step(self, wait: float, now: float) -> None:
-        """Wait up to ``wait`` seconds for socket activity, then let libcurl act on it and its timer."""
-        timer = self._timer
-        events = self._poller.poll(wait) if wait > 0 else self._poller.poll(0)
-        action = self._multi.socket_action
-        for fd, flags in events:
-            action(fd, flags)
-        if not events and now - self._last_sweep >= _SWEEP:
-            # socket_action(TIMEOUT) runs only transfers whose own timer expired, and libcurl may not
-            # arm a silent transfer's low-speed check: in a batch, a stalled request then waited for
-            # its connect timeout instead of the read timeout. After each quiet _SWEEP, let libcurl
-            # look at every socket (bitmask 0: "check it yourself").
-            self._last_sweep = now
-            for fd in self._poller.fds():
-                action(fd, 0)
-        deadline = timer.deadline
-        if deadline is not None and time.monotonic() >= deadline:
-            timer.deadline = None
-            action(pycurl.SOCKET_TIMEOUT, 0)
-        self._poller.flush()
+                    other._loop.step(0.0)
+            max_wait = _PEER_WAIT if max_wait is None else min(max_wait, _PEER_WAIT)
+        self._loop.step(-1.0 if max_wait is None else max(0.0, max_wait), len(self._active))
 
     def run(
         self,
@@ -309,6 +278,14 @@ class Engine:
         sink = t.sink
         req = t.request
         status = sink.status
+        if not code and 200 <= status < 300 and t.window is None and t.split is None and req.byte_range is None:
+            # The common case, decided in a few reads: a whole 2xx answer to a plain request, quick enough
+            # to say nothing about congestion. Everything below would reach the same Response.
+            now = time.time()
+            if now - t.start < SLOW_CONNECT and (sink.complete() or req.method == "HEAD"):
+                self._release(c, reusable_kind(t))
+                done.append(Response(req, status, sink.body(), sink.header_lines, None, t.attempt, t.start, now))
+                return
         split = t.split
         window = t.window
         if window is not None:
@@ -373,7 +350,11 @@ class Engine:
                 heapq.heappush(delayed, (time.monotonic() + wait, next(seq), t))
                 return
         if code:
-            self._complete(t, ready, done, status, b"", transport_error(code, message, req.url))
+            failure = transport_error(code, message, req.url)
+            reader_error = getattr(t.reader, "error", None)  # a file body whose read() raised
+            if reader_error is not None:
+                failure.__cause__ = reader_error
+            self._complete(t, ready, done, status, b"", failure)
             return
         body = sink.body()
         if status == 200 and req.byte_range is not None:
@@ -488,8 +469,8 @@ class Engine:
             self._release(c)
         self._active.clear()
         self._handles.close()
-        self._multi.close()
-        self._poller.close()
+        self._multi.close()  # first: its cleanup reports the sockets it closes to the loop
+        self._loop.close()
 
 
 def transfer(

@@ -5,13 +5,12 @@ the same kind (a plain GET, a buffer PUT) so that the next one costs a few setop
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import IO, Any
 
 import pycurl
 
 from . import __version__
-from ._sink import BufferSource
+from ._sink import BufferSource, FileSource
 from .buffers import remaining
 from .inflight import Transfer
 from .retry import Timeout
@@ -70,7 +69,8 @@ class HandlePool:
             if kind is not None:
                 self.configured[c] = (kind, timeout, req.options)
         c.setopt(pycurl.URL, req.url)
-        c.setopt(pycurl.HEADERFUNCTION, sink.header)
+        # libcurl calls the sink's C callbacks directly (header lines, body chunks): no Python per chunk.
+        sink.attach_to(c)
         headers = req.headers
         if t.range is not None:  # a part of a split GET
             extra = [("Range", f"bytes={t.range[0]}-{t.range[1] - 1}")]
@@ -85,7 +85,6 @@ class HandlePool:
         if method == "HEAD":
             c.setopt(pycurl.NOBODY, 1)
         else:
-            c.setopt(pycurl.WRITEFUNCTION, sink.write)
             if method == "GET":
                 if req.split and t.split is None and not t.whole:
                     sink.split_threshold = split_threshold
@@ -116,17 +115,19 @@ class HandlePool:
             size = t.request.body_size
             if size is None:
                 size = os.fstat(fh.fileno()).st_size - t.file_pos if has_fileno(fh) else remaining(fh)
-            reader: Callable[[int], bytes] = fh.read
+            source: BufferSource | FileSource = FileSource(fh.read)
         else:
             if t.source is None:
                 t.source = BufferSource(body)
             else:
                 t.source.rewind()
-            size = t.source.size
-            reader = t.source.read
+            source = t.source
+            size = source.size
         if not configured:
             c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
-        c.setopt(pycurl.READFUNCTION, reader)
+        # libcurl holds only a pointer to the source: the transfer keeps it alive while it runs.
+        t.reader = source
+        source.attach_to(c)
         if method == "PUT":
             if not configured:
                 c.setopt(pycurl.UPLOAD, 1)
@@ -144,8 +145,6 @@ class HandlePool:
             # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
             self.configured.pop(c, None)
             c.reset()
-        elif kind == "PUT":
-            c.unsetopt(pycurl.READFUNCTION)  # the body source: the caller's buffer must not stay alive
         # A handle that ran a plain GET or buffer PUT keeps its options for the next request of that
         # kind (a reset and 5-7 setopts fewer per request); its sink drops the body on completion.
         self.free.append(c)

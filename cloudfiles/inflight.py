@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._sink import BodySink, BufferSource
+from ._sink import BodySink, BufferSource, FileSource
 from .exceptions import CloudFilesError
 from .messages import Request, header_value
 
@@ -39,6 +39,7 @@ class Transfer:
         "file_pos",
         "load",
         "range",
+        "reader",
         "request",
         "requeues",
         "sink",
@@ -65,6 +66,8 @@ class Transfer:
         self.start = 0.0
         self.split = split  # set on the parts of a split GET
         self.source: BufferSource | None = None
+        #: the body source libcurl reads from in this attempt (it holds only a pointer to it)
+        self.reader: BufferSource | FileSource | None = None
         self.file_pos: int | None = None
         self.range = byte_range  # a split part's [start, end)
         self.whole = whole  # a split GET fetched again in one piece (its object changed mid-download)

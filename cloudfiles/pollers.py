@@ -1,9 +1,9 @@
-"""Socket readiness and libcurl's timer for the engine's loop: epoll (no FD_SETSIZE limit) or, under
-gevent, a ``selectors`` selector that yields to other greenlets."""
+"""The engine's socket loop: :class:`cloudfiles._loop.SocketLoop` (epoll and libcurl's callbacks in C, no
+FD_SETSIZE limit), or under gevent :class:`SelectorLoop`, a ``selectors`` selector that yields to other
+greenlets, with libcurl's callbacks in Python."""
 
 from __future__ import annotations
 
-import contextlib
 import select
 import selectors
 import sys
@@ -12,79 +12,11 @@ from typing import Any
 
 import pycurl
 
+from ._loop import SocketLoop
+
 _POLL_REMOVE = pycurl.POLL_REMOVE
-# libcurl's POLL_IN (1), POLL_OUT (2), POLL_INOUT (3) -> epoll event mask
-_EPOLL_MASKS = (0, select.EPOLLIN, select.EPOLLOUT, select.EPOLLIN | select.EPOLLOUT) if hasattr(select, "epoll") else ()
-
-
-class EpollPoller:
-    """Socket readiness through epoll: no FD_SETSIZE limit.
-
-    libcurl asks to stop watching a keep-alive socket when a transfer on it ends and to watch it again
-    when the next transfer reuses it, often one loop turn later. Unregistering and re-registering cost
-    two ``epoll_ctl`` calls per request, so a removal is deferred to the end of the *next* loop turn
-    (:meth:`flush`): a socket reused by then needs one ``EPOLL_CTL_MOD`` instead. A stray readiness
-    event for a socket libcurl has forgotten is harmless (``socket_action`` ignores unknown sockets).
-    """
-
-    def __init__(self) -> None:
-        self._epoll = select.epoll()
-        self._fds: set[int] = set()
-        #: fd -> loop turn of its deferred removal
-        self._pending: dict[int, int] = {}
-        self._turn = 0
-
-    def on_socket(self, what: int, fd: int, multi: Any, socketp: Any) -> None:
-        """libcurl's socket callback (M_SOCKETFUNCTION), called directly: one Python frame per call."""
-        if what == _POLL_REMOVE:
-            if fd in self._fds:
-                self._pending[fd] = self._turn
-            return
-        mask = _EPOLL_MASKS[what]
-        if self._pending:
-            self._pending.pop(fd, None)
-        if fd in self._fds:
-            try:
-                # Always MOD, even for an unchanged mask: if the fd was closed and its number reused,
-                # epoll dropped the old registration and MOD fails, so the new socket is registered.
-                self._epoll.modify(fd, mask)
-                return
-            except FileNotFoundError:  # the fd was closed and reused behind our back
-                pass
-        self._epoll.register(fd, mask)
-        self._fds.add(fd)
-
-    def flush(self) -> None:
-        """Unregister sockets whose removal was deferred in an earlier loop turn and not reclaimed."""
-        turn = self._turn
-        self._turn = turn + 1
-        if not self._pending:
-            return
-        stale = [fd for fd, marked in self._pending.items() if marked < turn]
-        for fd in stale:
-            del self._pending[fd]
-            self._fds.discard(fd)
-            with contextlib.suppress(OSError):  # already closed by libcurl
-                self._epoll.unregister(fd)
-
-    def fds(self) -> list[int]:
-        return list(self._fds)
-
-    def poll(self, timeout: float) -> list[tuple[int, int]]:
-        out = []
-        for fd, ev in self._epoll.poll(timeout):
-            flags = 0
-            if ev & (select.EPOLLIN | select.EPOLLHUP):
-                flags |= pycurl.CSELECT_IN
-            if ev & select.EPOLLOUT:
-                flags |= pycurl.CSELECT_OUT
-            if ev & select.EPOLLERR:
-                flags |= pycurl.CSELECT_ERR
-            out.append((fd, flags))
-        return out
-
-    def close(self) -> None:
-        self._epoll.close()
+# Seconds of socket silence after which libcurl is asked to check every transfer (as SocketLoop does).
+_SWEEP = 0.25
 
 
 class SelectorPoller:
@@ -121,11 +53,53 @@ class SelectorPoller:
             out.append((int(key.fd), flags))
         return out
 
-    def flush(self) -> None:
-        """Removals are immediate here."""
-
     def close(self) -> None:
         self._sel.close()
+
+
+class SelectorLoop:
+    """The loop under gevent: :class:`SelectorPoller`, :class:`Timer` and pycurl's ``socket_action``,
+    with :class:`SocketLoop`'s ``step``/``deadline``/``close``."""
+
+    def __init__(self, multi: pycurl.CurlMulti) -> None:
+        self._poller = SelectorPoller()
+        self._timer = Timer()
+        self._last_sweep = 0.0
+        # The multi holds the poller's and timer's bound methods, not this loop's: no reference cycle.
+        multi.setopt(pycurl.M_SOCKETFUNCTION, self._poller.on_socket)
+        multi.setopt(pycurl.M_TIMERFUNCTION, self._timer.on_timer)
+        self._action = multi.socket_action
+
+    @property
+    def deadline(self) -> float | None:
+        return self._timer.deadline
+
+    def step(self, max_wait: float = -1.0, in_flight: int = 0) -> None:
+        """Wait up to ``max_wait`` seconds (when >= 0) for socket activity or libcurl's timer, then let
+        libcurl act on it. One turn whatever ``in_flight``: under gevent, returning often lets other
+        greenlets run."""
+        now = time.monotonic()
+        timer = self._timer
+        deadline = timer.deadline
+        wait = _SWEEP if deadline is None else min(_SWEEP, max(0.0, deadline - now))
+        if max_wait >= 0:
+            wait = min(wait, max_wait)
+        events = self._poller.poll(wait)
+        action = self._action
+        for fd, flags in events:
+            action(fd, flags)
+        if not events and now - self._last_sweep >= _SWEEP:
+            # See SocketLoop: after a quiet sweep interval, libcurl looks at every socket itself.
+            self._last_sweep = now
+            for fd in self._poller.fds():
+                action(fd, 0)
+        deadline = timer.deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            timer.deadline = None
+            action(pycurl.SOCKET_TIMEOUT, 0)
+
+    def close(self) -> None:
+        self._poller.close()
 
 
 def gevent_patched() -> bool:
@@ -157,6 +131,6 @@ class Timer:
         self.deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
 
 
-def make_poller(green: bool) -> EpollPoller | SelectorPoller:
-    """epoll where available, unless ``green`` (gevent patches ``selectors``, not epoll)."""
-    return SelectorPoller() if green or not hasattr(select, "epoll") else EpollPoller()
+def make_loop(multi: pycurl.CurlMulti, green: bool) -> SocketLoop | SelectorLoop:
+    """The C loop where epoll exists, unless ``green`` (gevent patches ``selectors``, not epoll)."""
+    return SelectorLoop(multi) if green or not hasattr(select, "epoll") else SocketLoop(multi)

@@ -134,7 +134,14 @@ def iget(
         for res in results:
             if tm is not None:
                 _land(res, tm, flights)
-            queue.submit(functools.partial(finish_get, res, raw, label), decode_cost(res, raw))
+            cost = decode_cost(res, raw)
+            if not cost and queue.empty:
+                # Nothing to verify or decode, and nothing ahead of it: straight out, no queue round trip.
+                done = finish_get(res, raw, label)
+                if not refetch(done, again, part_size):
+                    yield _account(done, bar, raise_errors)
+                continue
+            queue.submit(functools.partial(finish_get, res, raw, label), cost)
             for done in queue.ready():
                 if not refetch(done, again, part_size):
                     yield _account(done, bar, raise_errors)

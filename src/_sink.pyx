@@ -1,15 +1,17 @@
 # cython: language_level=3
 """Response sinks and request-body sources for the transfer engine.
 
-libcurl hands pycurl every header line and body chunk; pycurl calls back into Python for each. These
-cdef classes make those callbacks cheap (no Python frame, no per-chunk allocation): headers are kept as
-raw lines with the few fields the engine needs parsed on the fly, and a body is written straight into one
-``bytes`` object sized from Content-Length, which is handed out without a copy when the body is complete.
+libcurl calls these sinks and sources directly, as C callbacks set on the easy handle (``attach_to``),
+with the GIL released: no Python frame, no argument tuple, no GIL hand-off per header line or chunk.
+Headers are kept as raw lines with the few fields the engine needs parsed as they pass; a small body is
+received into C memory and copied out once, a large one into one ``bytes`` object sized from
+Content-Length, handed out without a copy when complete.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.ref cimport Py_INCREF
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
 cdef extern from *:
@@ -43,16 +45,53 @@ cdef extern from *:
     """
     int cf_populate(char* p, size_t n, size_t step) nogil
 
+include "_libcurl.pxi"
+
+_bind_libcurl()
+
 cdef Py_ssize_t INITIAL_UNKNOWN = 64 * 1024
+# Bodies up to this size (and bodies of unknown length) are received into C memory, so the callbacks need
+# no GIL, and copied into a bytes object once, at the end; larger ones take the GIL once to allocate the
+# bytes object they are written into (the copy would cost more than that wait).
+cdef Py_ssize_t SMALL_BODY = 256 * 1024
 
 
-cdef inline bint _starts_with_ci(bytes line, const char* prefix, Py_ssize_t n):
-    cdef const char* s = line
+cdef struct SinkState:
+    # header lines after the status line, concatenated as received (each ends with its "\n")
+    char* hdr
+    Py_ssize_t hdr_len
+    Py_ssize_t hdr_cap
+    unsigned long hdr_gen        # bumped on every change, so the Python list is rebuilt only when stale
+    long long content_length
+    int status
+    bint accept_ranges
+    bint strong_etag
+    long long split_threshold
+    bint split_requested
+    long long max_size
+    bint too_large
+    bint alloc_failed
+    # the body: `ptr` is malloc'd when `heap`, else the inside of the sink's bytes object
+    char* ptr
+    Py_ssize_t pos
+    Py_ssize_t cap
+    bint heap
+    # part mode: write [0, part_len) at part_base, inside a parent sink's buffer
+    bint is_part
+    char* part_base
+    Py_ssize_t part_len
+    bint part_mismatch
+    void* owner                  # the BodySink (borrowed), for allocations that need the GIL
+
+
+cdef inline bint _starts_with_ci(
+    const char* s, Py_ssize_t n, const char* prefix, Py_ssize_t k
+) noexcept nogil:
     cdef Py_ssize_t i
     cdef char c
-    if len(line) < n:
+    if n < k:
         return False
-    for i in range(n):
+    for i in range(k):
         c = s[i]
         if 65 <= c <= 90:  # ASCII upper -> lower
             c = c + 32
@@ -61,10 +100,12 @@ cdef inline bint _starts_with_ci(bytes line, const char* prefix, Py_ssize_t n):
     return True
 
 
-cdef long long _parse_int(bytes line, Py_ssize_t start):
-    """Parse the decimal integer after ``start`` (skipping spaces); -1 when there is none."""
-    cdef const char* s = line
-    cdef Py_ssize_t i = start, n = len(line)
+cdef inline bint _is_space(char c) noexcept nogil:
+    return c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12
+
+
+cdef long long _parse_int(const char* s, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    """The decimal integer at ``s[i:]`` after spaces; -1 when there is none."""
     cdef long long value = 0
     cdef bint seen = False
     while i < n and (s[i] == 32 or s[i] == 9):
@@ -76,218 +117,427 @@ cdef long long _parse_int(bytes line, Py_ssize_t start):
     return value if seen else -1
 
 
+cdef bint _contains_ci(const char* s, Py_ssize_t n, const char* word, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n - k + 1):
+        if _starts_with_ci(s + i, n - i, word, k):
+            return True
+    return False
+
+
+cdef int _on_header(SinkState* st, const char* line, Py_ssize_t n) noexcept nogil:
+    """One header line (libcurl hands them over whole). Returns -1 when out of memory."""
+    cdef Py_ssize_t sp, i, j, need
+    cdef char* grown
+    if _starts_with_ci(line, n, b"http/", 5):
+        # A new header block (redirect, 100-continue): start over.
+        st.hdr_len = 0
+        st.hdr_gen += 1
+        st.content_length = -1
+        st.accept_ranges = False
+        st.strong_etag = False
+        st.status = 0
+        for sp in range(1, n):
+            if line[sp] == 32:
+                st.status = <int>_parse_int(line, n, sp + 1)
+                break
+        return 0
+    need = st.hdr_len + n
+    if need > st.hdr_cap:
+        grown = <char*>realloc(st.hdr, need * 2 if need > 512 else 1024)
+        if grown == NULL:
+            return -1
+        st.hdr = grown
+        st.hdr_cap = need * 2 if need > 512 else 1024
+    memcpy(st.hdr + st.hdr_len, line, n)
+    st.hdr_len = need
+    st.hdr_gen += 1
+    if _starts_with_ci(line, n, b"content-length:", 15):
+        st.content_length = _parse_int(line, n, 15)
+    elif _starts_with_ci(line, n, b"accept-ranges:", 14):
+        st.accept_ranges = _contains_ci(line, n, b"bytes", 5)
+    elif _starts_with_ci(line, n, b"etag:", 5):
+        # A weak validator (W/"...") never matches If-Match; an empty one validates nothing.
+        i, j = 5, n
+        while i < j and _is_space(line[i]):
+            i += 1
+        while j > i and _is_space(line[j - 1]):
+            j -= 1
+        st.strong_etag = j > i and not (j - i >= 2 and line[i] == 87 and line[i + 1] == 47)  # "W/"
+    return 0
+
+
+cdef Py_ssize_t _on_body(SinkState* st, const char* data, Py_ssize_t n) noexcept nogil:
+    """A body chunk; returns ``n``, or 0 to abort the transfer (CURLE_WRITE_ERROR)."""
+    cdef Py_ssize_t cap, newcap
+    cdef char* grown
+    if st.is_part:
+        if st.status != 206 or st.pos + n > st.part_len:
+            # The server ignored our Range or sent more than asked: never write past the part.
+            st.part_mismatch = True
+            return 0
+        memcpy(st.part_base + st.pos, data, n)
+        st.pos += n
+        return n
+    if st.ptr == NULL:
+        if st.content_length >= 0 and st.max_size >= 0 and st.content_length > st.max_size:
+            st.too_large = True
+            return 0
+        if (st.split_threshold >= 0 and st.status == 200 and st.accept_ranges and st.strong_etag
+                and st.content_length > st.split_threshold):
+            st.split_requested = True
+            return 0
+        st.pos = 0
+        if st.content_length > SMALL_BODY:
+            with gil:
+                if not (<BodySink>st.owner)._allocate_bytes(<Py_ssize_t>st.content_length):
+                    st.alloc_failed = True
+                    return 0
+        else:
+            cap = <Py_ssize_t>st.content_length if st.content_length >= 0 else (
+                INITIAL_UNKNOWN if n < INITIAL_UNKNOWN else 2 * n)
+            st.ptr = <char*>malloc(cap if cap > 0 else 1)
+            if st.ptr == NULL:
+                st.alloc_failed = True
+                return 0
+            st.cap = cap
+            st.heap = True
+    if st.max_size >= 0 and st.pos + n > st.max_size:
+        st.too_large = True
+        return 0
+    if st.pos + n > st.cap:
+        # Longer than announced, or length unknown: grow geometrically, in C memory.
+        newcap = st.cap * 2
+        if newcap < st.pos + n:
+            newcap = st.pos + n
+        if st.max_size >= 0 and newcap > st.max_size:
+            newcap = <Py_ssize_t>st.max_size  # enough: a body past max_size was refused above
+        if st.heap:
+            grown = <char*>realloc(st.ptr, newcap)
+            if grown == NULL:
+                st.alloc_failed = True
+                return 0
+        else:
+            grown = <char*>malloc(newcap)
+            if grown == NULL:
+                st.alloc_failed = True
+                return 0
+            memcpy(grown, st.ptr, st.pos)
+            with gil:
+                (<BodySink>st.owner)._buf = None
+        st.ptr = grown
+        st.cap = newcap
+        st.heap = True
+    memcpy(st.ptr + st.pos, data, n)
+    st.pos += n
+    return n
+
+
+cdef size_t _header_callback(char* buf, size_t size, size_t nitems, void* userdata) noexcept nogil:
+    cdef Py_ssize_t n = <Py_ssize_t>(size * nitems)
+    if _on_header(<SinkState*>userdata, buf, n) != 0:
+        return 0
+    return <size_t>n
+
+
+cdef size_t _write_callback(char* buf, size_t size, size_t nitems, void* userdata) noexcept nogil:
+    return <size_t>_on_body(<SinkState*>userdata, buf, <Py_ssize_t>(size * nitems))
+
+
 cdef class BodySink:
-    """Collects one response: header lines and a body written into a single preallocated buffer.
+    """Collects one response: header lines and a body written into a single buffer.
+
+    libcurl calls this sink's C callbacks directly (:meth:`attach_to`), with the GIL released: header
+    lines are kept as raw bytes with the few fields the engine needs parsed as they pass, and the body
+    goes into C memory (small or unknown length) or into one ``bytes`` object sized from Content-Length.
 
     ``split_threshold`` >= 0 asks the sink to refuse (abort) a 200 response whose Content-Length exceeds
     it when the server advertises byte ranges and a strong ETag (the parts are fetched ``If-Match`` it,
     so an object replaced mid-download is noticed); the engine then fetches it as parallel ranged parts.
     ``max_size`` is checked first: an object too large is refused, never split.
+
+    :meth:`header` and :meth:`write` feed the same parser from Python (tests, and pycurl callbacks).
     """
 
-    cdef object _buf          # the bytes object being filled, or None
-    cdef char* _ptr
-    cdef Py_ssize_t _pos
-    cdef Py_ssize_t _cap
-    cdef bint _fixed          # capacity came from Content-Length
-    cdef public list header_lines
-    cdef public long long content_length
-    cdef public int status
-    cdef public bint accept_ranges
-    cdef public bint strong_etag
-    cdef public long long split_threshold
-    cdef public bint split_requested
-    cdef public long long max_size
-    cdef public bint too_large
-    # part mode: write into a parent's buffer at [offset, offset + length)
-    cdef BodySink _parent
-    cdef Py_ssize_t _offset
-    cdef Py_ssize_t _length
-    cdef public bint part_mismatch
+    cdef SinkState st
+    cdef object _buf            # the bytes object being filled (large bodies, a split's whole buffer)
+    cdef BodySink _parent       # part mode: the sink whose buffer this one writes into
+    cdef object _lines          # the header_lines list last built, valid while st.hdr_gen == _lines_gen
+    cdef unsigned long _lines_gen
 
     def __cinit__(self):
-        self._buf = None
-        self._ptr = NULL
-        self._pos = 0
-        self._cap = 0
-        self._fixed = False
-        self.header_lines = []
-        self.content_length = -1
-        self.status = 0
-        self.accept_ranges = False
-        self.strong_etag = False
-        self.split_threshold = -1
-        self.split_requested = False
-        self.max_size = -1
-        self.too_large = False
-        self._parent = None
-        self._offset = 0
-        self._length = 0
-        self.part_mismatch = False
+        self.st.content_length = -1
+        self.st.split_threshold = -1
+        self.st.max_size = -1
+        self.st.owner = <void*>self
+        self._lines_gen = <unsigned long>-1
+
+    def __dealloc__(self):
+        free(self.st.hdr)
+        if self.st.heap:
+            free(self.st.ptr)
+
+    cdef bint _allocate_bytes(self, Py_ssize_t size) except? False:
+        try:
+            self._buf = PyBytes_FromStringAndSize(NULL, size)
+        except MemoryError:
+            return False
+        self.st.ptr = PyBytes_AS_STRING(self._buf)
+        self.st.cap = size
+        self.st.heap = False
+        return True
 
     def reset(self):
         """Forget everything received (used before a retry)."""
-        if self._parent is None:
+        if not self.st.is_part:
+            if self.st.heap:
+                free(self.st.ptr)
             self._buf = None
-            self._ptr = NULL
-            self._cap = 0
-            self._fixed = False
-        self._pos = 0
-        self.header_lines = []
-        self.content_length = -1
-        self.status = 0
-        self.accept_ranges = False
-        self.strong_etag = False
-        self.split_requested = False
-        self.too_large = False
-        self.part_mismatch = False
+            self.st.ptr = NULL
+            self.st.cap = 0
+            self.st.heap = False
+        self.st.pos = 0
+        self.st.hdr_len = 0
+        self.st.hdr_gen += 1
+        self._lines = None
+        self.st.content_length = -1
+        self.st.status = 0
+        self.st.accept_ranges = False
+        self.st.strong_etag = False
+        self.st.split_requested = False
+        self.st.too_large = False
+        self.st.alloc_failed = False
+        self.st.part_mismatch = False
+
+    def attach_to(self, object curl):
+        """Make libcurl hand ``curl``'s (a pycurl.Curl) header lines and body to this sink directly. The
+        caller keeps this sink alive while the handle can run: libcurl holds only a pointer to it."""
+        cdef void* easy = easy_of(curl)
+        cf_easy_setopt_ptr(easy, CURLOPT_HEADERFUNCTION, <void*>_header_callback)
+        cf_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, <void*>&self.st)
+        cf_easy_setopt_ptr(easy, CURLOPT_WRITEFUNCTION, <void*>_write_callback)
+        cf_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, <void*>&self.st)
 
     def allocate(self, Py_ssize_t size):
         """Allocate the whole-object buffer up front (parts of a split GET then fill it)."""
-        self._buf = PyBytes_FromStringAndSize(NULL, size)
-        self._ptr = PyBytes_AS_STRING(self._buf)
-        self._cap = size
-        self._pos = size  # complete once every part has written its range
-        self._fixed = True
+        self._allocate_bytes(size)
+        self.st.pos = size  # complete once every part has written its range
 
     def attach(self, BodySink parent, Py_ssize_t offset, Py_ssize_t length):
         """Make this sink write a byte range of ``parent``'s buffer (a part of a split GET)."""
-        self._parent = parent
-        self._offset = offset
-        self._length = length
+        if parent._buf is None or offset < 0 or length < 0 or offset + length > parent.st.cap:
+            raise ValueError("a part must lie inside its parent's allocated buffer")
+        self._parent = parent  # keeps the parent's buffer alive
+        self.st.is_part = True
+        self.st.part_base = parent.st.ptr + offset
+        self.st.part_len = length
+
+    @property
+    def header_lines(self):
+        """The header lines received after the status line (raw ``bytes``, line endings kept)."""
+        cdef Py_ssize_t start = 0, i
+        if self._lines is not None and self._lines_gen == self.st.hdr_gen:
+            return self._lines
+        lines = []
+        for i in range(self.st.hdr_len):
+            if self.st.hdr[i] == 10:  # "\n"
+                lines.append(PyBytes_FromStringAndSize(self.st.hdr + start, i + 1 - start))
+                start = i + 1
+        if start < self.st.hdr_len:
+            lines.append(PyBytes_FromStringAndSize(self.st.hdr + start, self.st.hdr_len - start))
+        self._lines = lines
+        self._lines_gen = self.st.hdr_gen
+        return lines
+
+    @property
+    def content_length(self):
+        return self.st.content_length
+
+    @property
+    def status(self):
+        return self.st.status
+
+    @property
+    def accept_ranges(self):
+        return self.st.accept_ranges
+
+    @property
+    def strong_etag(self):
+        return self.st.strong_etag
+
+    @property
+    def split_threshold(self):
+        return self.st.split_threshold
+
+    @split_threshold.setter
+    def split_threshold(self, long long value):
+        self.st.split_threshold = value
+
+    @property
+    def split_requested(self):
+        return self.st.split_requested
+
+    @property
+    def max_size(self):
+        return self.st.max_size
+
+    @max_size.setter
+    def max_size(self, long long value):
+        self.st.max_size = value
+
+    @property
+    def too_large(self):
+        return self.st.too_large
+
+    @property
+    def part_mismatch(self):
+        return self.st.part_mismatch
 
     @property
     def buffer(self):
-        """The body buffer (``bytes``) being filled, or None before the first byte or ``allocate``."""
-        return self._buf
+        """The body buffer (``bytes``) being filled, or None before the first byte or ``allocate``. A
+        small body kept in C memory is returned as a copy of what has arrived."""
+        if self._buf is not None:
+            return self._buf
+        if self.st.heap:
+            return PyBytes_FromStringAndSize(self.st.ptr, self.st.pos)
+        return None
 
     @property
     def received(self):
         """Body bytes received so far."""
-        return self._pos
+        return self.st.pos
 
     def header(self, bytes line):
-        """pycurl HEADERFUNCTION."""
-        if _starts_with_ci(line, b"http/", 5):
-            # A new header block (redirect, 100-continue): start over.
-            self.header_lines = []
-            self.content_length = -1
-            self.accept_ranges = False
-            self.strong_etag = False
-            self.status = <int>_parse_int(line, line.find(b" ") + 1) if line.find(b" ") > 0 else 0
-            return None
-        self.header_lines.append(line)
-        if _starts_with_ci(line, b"content-length:", 15):
-            self.content_length = _parse_int(line, 15)
-        elif _starts_with_ci(line, b"accept-ranges:", 14):
-            self.accept_ranges = b"bytes" in line.lower()
-        elif _starts_with_ci(line, b"etag:", 5):
-            # A weak validator (W/"...") never matches If-Match; an empty one validates nothing.
-            value = line[5:].strip()
-            self.strong_etag = len(value) > 0 and not value.startswith(b"W/")
+        """pycurl HEADERFUNCTION (and tests): one header line."""
+        if _on_header(&self.st, line, len(line)) != 0:
+            raise MemoryError("no memory for a header line")
         return None
 
     def write(self, bytes data):
-        """pycurl WRITEFUNCTION. Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
+        """pycurl WRITEFUNCTION (and tests). Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
         cdef Py_ssize_t n = len(data)
-        cdef Py_ssize_t newcap
-        cdef object newbuf
-        if self._parent is not None:
-            return self._write_part(data)
-        if self._buf is None:
-            if self.content_length >= 0 and self.max_size >= 0 and self.content_length > self.max_size:
-                self.too_large = True
-                return 0
-            if (self.split_threshold >= 0 and self.status == 200 and self.accept_ranges and self.strong_etag
-                    and self.content_length > self.split_threshold):
-                self.split_requested = True
-                return 0
-            if self.content_length >= 0:
-                self._cap = <Py_ssize_t>self.content_length
-                self._fixed = True
-            else:
-                self._cap = INITIAL_UNKNOWN if n < INITIAL_UNKNOWN else 2 * n
-            self._buf = PyBytes_FromStringAndSize(NULL, self._cap)
-            self._ptr = PyBytes_AS_STRING(self._buf)
-            self._pos = 0
-        if self._pos + n > self._cap:
-            # Longer than announced, or length unknown: grow geometrically.
-            newcap = self._cap * 2
-            if newcap < self._pos + n:
-                newcap = self._pos + n
-            if self.max_size >= 0 and newcap > self.max_size:
-                if self._pos + n > self.max_size:
-                    self.too_large = True
-                    return 0
-                newcap = <Py_ssize_t>self.max_size
-            newbuf = PyBytes_FromStringAndSize(NULL, newcap)
-            memcpy(PyBytes_AS_STRING(newbuf), self._ptr, self._pos)
-            self._buf = newbuf
-            self._ptr = PyBytes_AS_STRING(newbuf)
-            self._cap = newcap
-            self._fixed = False
-        memcpy(self._ptr + self._pos, <const char*>data, n)
-        self._pos += n
-        return None
-
-    cdef object _write_part(self, bytes data):
-        cdef Py_ssize_t n = len(data)
-        if self.status != 206 or self._pos + n > self._length:
-            # The server ignored our Range or sent more than asked: never write past the part.
-            self.part_mismatch = True
+        if _on_body(&self.st, data, n) != n and n:
             return 0
-        memcpy(self._parent._ptr + self._offset + self._pos, <const char*>data, n)
-        self._pos += n
         return None
 
     def body(self):
         """The body as ``bytes``: the buffer itself when it was filled exactly, else a trimmed copy."""
-        if self._buf is None:
+        if self.st.ptr == NULL:
             return b""
-        if self._pos == self._cap:
+        if self._buf is not None and self.st.pos == self.st.cap:
             return self._buf
-        return PyBytes_FromStringAndSize(self._ptr, self._pos)
+        return PyBytes_FromStringAndSize(self.st.ptr, self.st.pos)
 
     def complete(self):
         """True when a known Content-Length was fully received (or a part got its whole range)."""
-        if self._parent is not None:
-            return self._pos == self._length
-        if self.content_length < 0:
+        if self.st.is_part:
+            return self.st.pos == self.st.part_len
+        if self.st.content_length < 0:
             return True
-        return self._pos == self.content_length
+        return self.st.pos == self.st.content_length
+
+
+cdef struct SourceState:
+    const char* data
+    Py_ssize_t size
+    Py_ssize_t pos
+
+
+cdef size_t _buffer_read_callback(char* buf, size_t size, size_t nitems, void* userdata) noexcept nogil:
+    cdef SourceState* src = <SourceState*>userdata
+    cdef Py_ssize_t n = src.size - src.pos
+    cdef Py_ssize_t room = <Py_ssize_t>(size * nitems)
+    if n > room:
+        n = room
+    if n <= 0:
+        return 0
+    memcpy(buf, src.data + src.pos, n)
+    src.pos += n
+    return <size_t>n
 
 
 cdef class BufferSource:
-    """A pycurl READFUNCTION over any buffer-protocol object (bytes, bytearray, memoryview, numpy)."""
+    """A request body read from any buffer-protocol object (bytes, bytearray, memoryview, numpy) by
+    libcurl directly (:meth:`attach_to`), or through :meth:`read` (a pycurl READFUNCTION)."""
 
     cdef Py_buffer _view
     cdef bint _has_view
-    cdef Py_ssize_t _pos
-    cdef public Py_ssize_t size
+    cdef SourceState src
 
     def __cinit__(self, object data):
         PyObject_GetBuffer(data, &self._view, PyBUF_SIMPLE)
         self._has_view = True
-        self._pos = 0
-        self.size = self._view.len
+        self.src.data = <const char*>self._view.buf
+        self.src.size = self._view.len
+        self.src.pos = 0
 
     def __dealloc__(self):
         if self._has_view:
             PyBuffer_Release(&self._view)
             self._has_view = False
 
+    @property
+    def size(self):
+        return self.src.size
+
     def rewind(self):
-        self._pos = 0
+        self.src.pos = 0
+
+    def attach_to(self, object curl):
+        """Make libcurl read ``curl``'s upload body from this source directly (kept alive by the caller)."""
+        cdef void* easy = easy_of(curl)
+        cf_easy_setopt_ptr(easy, CURLOPT_READFUNCTION, <void*>_buffer_read_callback)
+        cf_easy_setopt_ptr(easy, CURLOPT_READDATA, <void*>&self.src)
 
     def read(self, Py_ssize_t size):
-        cdef Py_ssize_t n = self._view.len - self._pos
+        cdef Py_ssize_t n = self.src.size - self.src.pos
         if n > size:
             n = size
         if n <= 0:
             return b""
-        out = PyBytes_FromStringAndSize(<const char*>self._view.buf + self._pos, n)
-        self._pos += n
+        out = PyBytes_FromStringAndSize(self.src.data + self.src.pos, n)
+        self.src.pos += n
         return out
+
+
+cdef size_t _file_read_callback(char* buf, size_t size, size_t nitems, void* userdata) noexcept nogil:
+    cdef size_t room = size * nitems
+    with gil:
+        return (<FileSource>userdata)._fill(buf, room)
+
+
+cdef class FileSource:
+    """A request body read from a binary file object: libcurl calls in (:meth:`attach_to`) and this
+    takes the GIL to call ``read``. An exception aborts the transfer and is kept in :attr:`error`."""
+
+    cdef object _read
+    cdef public object error
+
+    def __cinit__(self, object read):
+        self._read = read
+        self.error = None
+
+    cdef size_t _fill(self, char* buf, size_t room) noexcept:
+        cdef const unsigned char[::1] view
+        try:
+            data = self._read(room)
+            if not data:
+                return 0
+            view = memoryview(data).cast("B")
+            if <size_t>view.shape[0] > room:
+                raise ValueError(f"read({room}) returned {view.shape[0]} bytes")
+            memcpy(buf, &view[0], view.shape[0])
+            return <size_t>view.shape[0]
+        except BaseException as err:  # noqa: BLE001 - handed to the engine, which reports it
+            self.error = err
+            return CURL_READFUNC_ABORT
+
+    def attach_to(self, object curl):
+        """Make libcurl read ``curl``'s upload body through this source (kept alive by the caller)."""
+        cdef void* easy = easy_of(curl)
+        cf_easy_setopt_ptr(easy, CURLOPT_READFUNCTION, <void*>_file_read_callback)
+        cf_easy_setopt_ptr(easy, CURLOPT_READDATA, <void*>self)
 
 
 def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):

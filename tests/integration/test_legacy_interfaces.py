@@ -26,8 +26,11 @@ SRC, DEST = "legacy-src", "legacy-dest"
 
 @pytest.fixture(scope="module")
 def seaweed(seaweed_server: SeaweedFS) -> SeaweedFS:
-    seaweed_server.create_bucket(SRC)
-    seaweed_server.create_bucket(DEST)
+    for bucket in (SRC, DEST):
+        seaweed_server.create_bucket(bucket)
+        # A bucket made late in a loaded session has no volume yet: its first writes (here a server-side
+        # copy) can answer 500 until SeaweedFS has grown one. Grown here, the tests see a ready bucket.
+        seaweed_server.warm_bucket(bucket, objects=8)
     return seaweed_server
 
 

@@ -50,3 +50,133 @@ def test_buffer_is_none_until_something_is_received() -> None:
     sink.header(b"Content-Length: 5\r\n")
     sink.write(b"hello")
     assert sink.buffer == b"hello" and sink.body() == b"hello"
+
+
+def _fed(lines: list[bytes], chunks: list[bytes] = ()) -> BodySink:  # type: ignore[assignment]
+    sink = BodySink()
+    for line in lines:
+        sink.header(line)
+    for chunk in chunks:
+        assert sink.write(chunk) is None
+    return sink
+
+
+def test_header_fields_are_parsed_as_the_lines_pass() -> None:
+    sink = _fed([
+        b"HTTP/1.1 200 OK\r\n",
+        b"content-LENGTH:  12\r\n",
+        b"Accept-Ranges: BYTES\r\n",
+        b'ETag:  "abc" \r\n',
+        b"\r\n",
+    ])
+    assert sink.status == 200
+    assert sink.content_length == 12
+    assert sink.accept_ranges is True
+    assert sink.strong_etag is True
+    assert sink.header_lines == [b"content-LENGTH:  12\r\n", b"Accept-Ranges: BYTES\r\n", b'ETag:  "abc" \r\n', b"\r\n"]
+
+
+@pytest.mark.parametrize(("line", "strong"), [(b'ETag: W/"x"\r\n', False), (b"ETag:   \r\n", False), (b"ETag: x\r\n", True)])
+def test_weak_or_empty_etags_are_not_strong(line: bytes, strong: bool) -> None:
+    assert _fed([b"HTTP/1.1 200 OK\r\n", line]).strong_etag is strong
+
+
+def test_a_new_status_line_starts_the_header_block_over() -> None:
+    """A 100 Continue (or a redirect) comes first: only the final block's lines and fields remain."""
+    sink = _fed([
+        b"HTTP/1.1 301 Moved\r\n", b"Content-Length: 5\r\n", b"Location: /x\r\n", b"\r\n",
+        b"HTTP/2 404 \r\n", b"X-A: 1\r\n", b"\r\n",
+    ])
+    assert sink.status == 404
+    assert sink.content_length == -1
+    assert sink.header_lines == [b"X-A: 1\r\n", b"\r\n"]
+
+
+def test_header_lines_follow_later_lines_and_reset() -> None:
+    sink = _fed([b"HTTP/1.1 200 OK\r\n", b"A: 1\r\n"])
+    first = sink.header_lines
+    assert first == [b"A: 1\r\n"] and sink.header_lines is first  # built once while unchanged
+    sink.header(b"B: 2\r\n")
+    assert sink.header_lines == [b"A: 1\r\n", b"B: 2\r\n"]
+    sink.reset()
+    assert sink.header_lines == [] and sink.status == 0 and sink.content_length == -1
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 7])
+def test_bodies_of_known_length_arrive_whole(size: int) -> None:
+    """Small bodies go to C memory, large ones into one bytes object: both come out byte-identical."""
+    data = os.urandom(size)
+    chunks = [data[i : i + 16384] for i in range(0, size, 16384)]
+    sink = _fed([b"HTTP/1.1 200 OK\r\n", f"Content-Length: {size}\r\n".encode()], chunks)
+    assert sink.received == size and sink.complete()
+    assert sink.body() == data
+    if size:
+        assert sink.buffer == data
+
+
+def test_a_body_of_unknown_length_grows_and_is_trimmed() -> None:
+    data = os.urandom(1_000_003)
+    sink = _fed([b"HTTP/1.1 200 OK\r\n"], [data[i : i + 70_000] for i in range(0, len(data), 70_000)])
+    assert sink.content_length == -1 and sink.complete()
+    assert sink.body() == data
+
+
+def test_a_body_longer_than_announced_is_kept_whole() -> None:
+    """More bytes than Content-Length (a lying server): kept, and the sink reports it incomplete."""
+    sink = _fed([b"HTTP/1.1 200 OK\r\n", b"Content-Length: 3\r\n"], [b"abcdef"])
+    assert sink.body() == b"abcdef"
+    assert not sink.complete()
+
+
+def test_max_size_refuses_by_announced_length_and_by_bytes_received() -> None:
+    sink = BodySink()
+    sink.max_size = 10
+    sink.header(b"HTTP/1.1 200 OK\r\n")
+    sink.header(b"Content-Length: 11\r\n")
+    assert sink.write(b"x") == 0 and sink.too_large
+    unknown = BodySink()
+    unknown.max_size = 10
+    unknown.header(b"HTTP/1.1 200 OK\r\n")
+    assert unknown.write(b"0123456789") is None
+    assert unknown.write(b"!") == 0 and unknown.too_large
+    assert unknown.body() == b"0123456789"
+
+
+def test_split_is_requested_only_for_a_large_rangeable_strongly_tagged_200() -> None:
+    lines = [b"HTTP/1.1 200 OK\r\n", b"Content-Length: 100\r\n", b"Accept-Ranges: bytes\r\n", b'ETag: "e"\r\n']
+    sink = _fed(lines)
+    sink.split_threshold = 99
+    assert sink.write(b"x") == 0 and sink.split_requested
+    weak = _fed([*lines[:3], b'ETag: W/"e"\r\n'])
+    weak.split_threshold = 99
+    assert weak.write(b"x") is None and not weak.split_requested
+
+
+def test_a_part_refuses_anything_but_its_own_206_range() -> None:
+    parent = BodySink()
+    parent.allocate(10)
+    whole = BodySink()
+    whole.attach(parent, 2, 4)
+    whole.header(b"HTTP/1.1 200 OK\r\n")
+    assert whole.write(b"ab") == 0 and whole.part_mismatch
+    part = BodySink()
+    part.attach(parent, 2, 4)
+    part.header(b"HTTP/1.1 206 Partial Content\r\n")
+    assert part.write(b"abcd") is None and part.complete()
+    assert part.write(b"e") == 0 and part.part_mismatch
+    assert parent.body()[2:6] == b"abcd"
+    with pytest.raises(ValueError):
+        BodySink().attach(parent, 8, 4)  # outside the parent's buffer
+
+
+def test_attach_to_takes_only_open_pycurl_handles() -> None:
+    import pycurl
+
+    sink = BodySink()
+    with pytest.raises(TypeError):
+        sink.attach_to(object())
+    c = pycurl.Curl()
+    sink.attach_to(c)
+    c.close()
+    with pytest.raises(ValueError):
+        sink.attach_to(c)
