@@ -1,5 +1,5 @@
-"""S3 reads: GET (ranges, the integrity hash the facade checks, multipart ETags checked here) and HEAD
-(head, exists, size)."""
+"""S3 reads: GET (ranges, the integrity hash the facade checks, multipart ETags and split GETs' in-flight
+hashes checked here, see :mod:`.integrity`) and HEAD (head, exists, size)."""
 
 from __future__ import annotations
 
