@@ -77,7 +77,11 @@ class PartDigests(Generic[T]):
                 if self._inline:
                     self._results[k] = (self._digest(view),)
                 else:
-                    self._results[k] = codecpool.get_pool().submit(self._digest, view)
+                    try:
+                        self._results[k] = codecpool.get_pool().submit(self._digest, view)
+                    except RuntimeError:  # pool shut down (interpreter exit): whole body checked after
+                        self._broken = True
+                        return
 
     def results(self, buffer: object) -> list[T] | None:
         """Every unit's digest, in order, if all of ``buffer`` (the buffer the pieces filled) was digested;
