@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+import crc32c as _crc32c_buffers
 import google_crc32c as _google_crc32c
 
 __all__ = [
@@ -26,11 +27,14 @@ __all__ = [
     "calc_s3_multipart_etag",
     "crc32c",
     "crc32c_combine",
+    "crc32c_concat",
     "crc32c_to_b64",
+    "crc32c_view",
     "decode_crc32c_b64",
     "encode_crc32c_b64",
     "md5",
     "md5_equal",
+    "s3_part_size_candidates",
     "validate_s3_multipart_etag",
 ]
 
@@ -153,22 +157,27 @@ def validate_s3_multipart_etag(content: Any, etag: str, part_size: int | None = 
         return False
     num_parts = int(tail)
     size = len(memoryview(_as_buffer(content)).cast("B"))
+    return any(
+        calc_s3_multipart_etag(content, partsize) == etag.lower()
+        for partsize in s3_part_size_candidates(size, num_parts, part_size)
+    )
+
+
+def s3_part_size_candidates(size: int, num_parts: int, part_size: int | None = None) -> list[int]:
+    """Plausible part sizes of a ``size``-byte object uploaded in ``num_parts`` parts, most likely first:
+    ``part_size`` if given, 8 MiB, 15 MiB, ``size/N`` rounded up to a whole MiB, the next MiB above; only
+    sizes that give exactly ``num_parts`` parts, each once."""
     if num_parts < 1:
-        return False
+        return []
     candidates = ([] if part_size is None else [part_size]) + list(COMMON_S3_PART_SIZES)
     per_part = -(-size // num_parts)  # ceil(size / N)
     candidates.append(-(-per_part // MiB) * MiB)  # rounded up to a whole MiB
     candidates.append((size // num_parts // MiB + 1) * MiB)  # the next MiB above (cloud-files' guess)
-    tried: set[int] = set()
+    fitting: list[int] = []
     for partsize in candidates:
-        if partsize <= 0 or partsize in tried:
-            continue
-        tried.add(partsize)
-        if max(1, -(-size // partsize)) != num_parts:
-            continue
-        if calc_s3_multipart_etag(content, partsize) == etag.lower():
-            return True
-    return False
+        if partsize > 0 and partsize not in fitting and max(1, -(-size // partsize)) == num_parts:
+            fitting.append(partsize)
+    return fitting
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -195,6 +204,12 @@ def crc32c(binary: Any, crc: int = 0) -> int:
     for pos in range(0, view.nbytes, _CRC_SLICE):
         crc = _google_crc32c.extend(crc, view[pos : pos + _CRC_SLICE].tobytes())
     return int(crc)
+
+
+def crc32c_view(binary: Any, crc: int = 0) -> int:
+    """:func:`crc32c` of any buffer without copying it, the GIL released on large ones (the ``crc32c``
+    package): for slices of a big buffer, hashed on the codec workers."""
+    return int(_crc32c_buffers.crc32c(binary, crc))
 
 
 def _multmodp(a: int, b: int) -> int:
@@ -243,6 +258,20 @@ def crc32c_combine(crc1: int, crc2: int, len2: int) -> int:
         return crc1
     # By linearity the init/xorout terms cancel: crc(a+b) = Z_len2(crc1) ^ crc2, Z = advance over zeros.
     return _multmodp(_x8nmodp(len2), crc1 & _MASK32) ^ crc2
+
+
+def crc32c_concat(crcs: Iterable[int], lengths: Iterable[int]) -> int:
+    """CRC32C of consecutive pieces joined, from each piece's CRC32C and length (in order)."""
+    total = 0
+    operators: dict[int, int] = {}  # pieces mostly share one length: one operator per length
+    for crc, length in zip(crcs, lengths, strict=True):
+        if length == 0:
+            continue
+        op = operators.get(length)
+        if op is None:
+            op = operators[length] = _x8nmodp(length)
+        total = _multmodp(op, total) ^ crc
+    return total
 
 
 def decode_crc32c_b64(b64digest: str) -> int:

@@ -424,6 +424,8 @@ class Engine:
                 split.error = error
             elif status != 206:
                 split.error = PartStatus(status)
+            elif t.request.on_part is not None and t.range is not None:
+                t.request.on_part(split.header_lines, split.sink.buffer, *t.range)  # type: ignore[arg-type]
         self._part_done(split, ready, done)
 
     def _part_done(self, split: Split, ready: deque[Transfer], done: list[Response]) -> None:

@@ -20,6 +20,7 @@ class Request:
         "headers",
         "max_size",
         "method",
+        "on_part",
         "options",
         "resign",
         "signing",
@@ -42,6 +43,7 @@ class Request:
         byte_range: tuple[int | None, int | None] | None = None,
         resign: Callable[[Request, list[tuple[str, str]]], list[str]] | None = None,
         signing: Any = None,
+        on_part: Callable[[list[bytes], bytes, int, int], None] | None = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -69,6 +71,11 @@ class Request:
         #: signature expires, credentials rotate. ``signing`` is the signer's own state, kept here for it.
         self.resign = resign
         self.signing = signing
+        #: ``on_part(header_lines, buffer, start, end)``: called by the engine when a part of a split GET
+        #: has arrived whole and checked, its bytes final in ``buffer[start:end]`` (the one buffer all
+        #: parts fill; ``header_lines``: the first response's). Lets a caller hash parts while the others
+        #: are still in flight. Runs in the engine's loop: must be quick and must not raise.
+        self.on_part = on_part
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.url})"

@@ -28,7 +28,7 @@ RESULT_KEYS = ("path", "content", "byte_range", "error", "compress", "raw", "tag
 
 def check_integrity(res: GetResult, content: Any) -> None:
     """Compare the server's hash of a whole object with the downloaded bytes."""
-    if res.server_hash is None or res.item.start is not None or res.item.end is not None:
+    if res.server_hash is None or res.verified or res.item.start is not None or res.item.end is not None:
         return
     if res.hash_type == "md5":
         digest = base64.b64encode(hashlib.md5(content, usedforsecurity=False).digest()).decode("ascii")
@@ -93,7 +93,7 @@ def decode_cost(res: GetResult, raw: bool) -> int:
     """Bytes of codec or hashing work a result needs (0: not worth a worker thread)."""
     if res.content is None or res.error is not None:
         return 0
-    if (raw or res.encoding is None) and res.server_hash is None:
+    if (raw or res.encoding is None) and (res.server_hash is None or res.verified):
         return 0
     return buffer_nbytes(res.content)
 

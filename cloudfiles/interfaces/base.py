@@ -97,6 +97,8 @@ class GetResult:
     server_hash: str | None = None
     hash_type: str | None = None  # 'md5' | 'crc32c' | None
     error: BaseException | None = None
+    #: ``server_hash`` was checked already (by the interface, while the parts of a split GET arrived)
+    verified: bool = False
 
 
 @dataclass(slots=True)

@@ -168,6 +168,7 @@ class S3Client(RemoteInterface):
         body_size: int | None = None,
         unsigned_headers: list[str] | None = None,
         byte_range: tuple[int | None, int | None] | None = None,
+        on_part: Any = None,
     ) -> engine.Request:
         """A signed engine Request for ``path`` (URL path, already encoded) and ``query`` (encoded).
 
@@ -180,10 +181,10 @@ class S3Client(RemoteInterface):
         lines = self._signed_lines(method, host, path, query, pairs, payload_hash, unsigned_headers)
         if self._anonymous:  # unsigned: nothing to sign again
             return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
-                                  byte_range=byte_range)
+                                  byte_range=byte_range, on_part=on_part)
         # What a later signature needs rides on the request (a tuple: cheaper than a closure per request).
         return engine.Request(method, url, lines, body, body_size=body_size, context=context, split=split,
-                              byte_range=byte_range, resign=self._resign_request,
+                              byte_range=byte_range, resign=self._resign_request, on_part=on_part,
                               signing=(host, path, query, pairs, payload_hash, unsigned_headers))
 
     def _resign_request(self, request: engine.Request, extra: list[tuple[str, str]]) -> list[str]:

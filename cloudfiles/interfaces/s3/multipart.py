@@ -9,6 +9,7 @@ import hashlib
 from typing import Any
 
 from ... import engine
+from ...checksums import crc32c_concat, crc32c_to_b64, crc32c_view
 from ...compression import normalize_encoding
 from ...exceptions import CloudFilesError, http_error, object_exists
 from ...quoting import uri_encode
@@ -36,26 +37,57 @@ def _precondition_failed(resp: engine.Response, item: PutItem) -> bool:
     return item.if_not_exists and resp.error is None and resp.status == 412
 
 
-def _md5_b64(body: UploadSource, offset: int, length: int, data: Any = None) -> str:
+def _part_hashes(
+    body: UploadSource, offset: int, length: int, data: Any = None, *, crc: bool = True
+) -> tuple[str, int]:
+    """A part's Content-MD5 (base64) and (``crc``) CRC32C, in one read of its bytes."""
     digest = hashlib.md5(usedforsecurity=False)  # Content-MD5: S3 asks for it, not security
-    if data is not None and not hasattr(data, "read"):
-        digest.update(data)
-    else:
-        for chunk in body.chunks(offset, length):
-            digest.update(chunk)
-    return base64.b64encode(digest.digest()).decode("ascii")
+    value = 0
+    chunks = [data] if data is not None and not hasattr(data, "read") else body.chunks(offset, length)
+    for chunk in chunks:
+        digest.update(chunk)
+        if crc:
+            value = crc32c_view(chunk, value)
+    return base64.b64encode(digest.digest()).decode("ascii"), value
 
 
-def complete_payload(etags: dict[int, str]) -> bytes:
-    """The CompleteMultipartUpload body: every part's number and ETag, in part order."""
+def _md5_b64(body: UploadSource, offset: int, length: int, data: Any = None) -> str:
+    return _part_hashes(body, offset, length, data, crc=False)[0]
+
+
+def complete_payload(etags: dict[int, str], crcs: dict[int, int] | None = None) -> bytes:
+    """The CompleteMultipartUpload body: every part's number and ETag (and CRC32C, for an upload that
+    asked for checksums), in part order."""
     parts = "".join(
-        f"<Part><PartNumber>{n}</PartNumber><ETag>{xml_escape(etags[n])}</ETag></Part>" for n in sorted(etags)
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{xml_escape(etags[n])}</ETag>"
+        + (f"<ChecksumCRC32C>{crc32c_to_b64(crcs[n])}</ChecksumCRC32C>" if crcs else "")
+        + "</Part>"
+        for n in sorted(etags)
     )
     return f'<CompleteMultipartUpload xmlns="{S3_NS[1:-1]}">{parts}</CompleteMultipartUpload>'.encode()
 
 
+#: CreateMultipartUpload asking for a CRC32C of the whole object (what a single PUT stores): the store then
+#: checks every part's CRC32C and the whole object's, and GETs return the whole object's, which a reader
+#: verifies at memory speed instead of hashing the multipart ETag's MD5s.
+_FULL_OBJECT_CRC32C = [("x-amz-checksum-algorithm", "CRC32C"), ("x-amz-checksum-type", "FULL_OBJECT")]
+#: statuses of a store that refuses those headers (it is asked again without them)
+_REFUSED = (400, 501)
+
+
+def _checksum_mode(resp: engine.Response) -> str | None:
+    """What CreateMultipartUpload's answer says the store will check: 'full' (a whole-object CRC32C),
+    'composite' (per-part CRC32Cs only) or None (it ignored the request: nothing is sent)."""
+    if not resp.ok or (resp.header("x-amz-checksum-algorithm") or "").upper() != "CRC32C":
+        return None
+    return "full" if (resp.header("x-amz-checksum-type") or "").upper() == "FULL_OBJECT" else "composite"
+
+
 class S3Multipart(S3Reads):
     """Uploads and copies in parts."""
+
+    #: set once this endpoint refused a checksum request on CreateMultipartUpload: never asked again
+    checksums_refused = False
 
     def _effective_part_size(self, size: int) -> int:
         part = max(MIN_PART_SIZE, int(self.part_size))
@@ -76,7 +108,7 @@ class S3Multipart(S3Reads):
                 if error is None and found:
                     return PutResult(path, object_exists(path))
         try:
-            resp, upload_id = self._create_upload(key_path, item)
+            resp, upload_id, mode = self._create_upload(key_path, item, checksums=self.checksum == "crc32c")
             if not resp.ok:
                 return PutResult(item.path, self._error(resp))
             if not upload_id:
@@ -85,6 +117,7 @@ class S3Multipart(S3Reads):
             part_size = self._effective_part_size(body.size)
             offsets = range(0, max(body.size, 1), part_size)
             etags: dict[int, str] = {}
+            crcs: dict[int, int] = {}
             uid = upload_id
 
             def part_request(op: _Op) -> engine.Request:
@@ -95,11 +128,13 @@ class S3Multipart(S3Reads):
                     if not hasattr(data, "read"):
                         op.data["data"] = data  # buffers are kept for a retry; file slices re-read
                 if "md5" not in op.data:
-                    op.data["md5"] = _md5_b64(body, offset, length, data)
+                    op.data["md5"], crcs[number] = _part_hashes(body, offset, length, data, crc=mode is not None)
+                headers = [("Content-MD5", op.data["md5"])]
+                if mode is not None:
+                    headers.append(("x-amz-checksum-crc32c", crc32c_to_b64(crcs[number])))
                 query = encode_query([("partNumber", str(number)), ("uploadId", uid)])
                 return self.build(
-                    "PUT", key_path, query, [("Content-MD5", op.data["md5"])], data, UNSIGNED_PAYLOAD,
-                    context=op, body_size=length,
+                    "PUT", key_path, query, headers, data, UNSIGNED_PAYLOAD, context=op, body_size=length,
                 )
 
             parts = (
@@ -123,7 +158,11 @@ class S3Multipart(S3Reads):
             complete_headers = [("Content-Type", "application/xml")]
             if item.if_not_exists:
                 complete_headers.append(_IF_NONE_MATCH)
-            resp = self._complete(key_path, uid, etags, complete_headers)
+            if mode == "full":
+                sizes = (min(part_size, body.size - off) for off in offsets)
+                whole = crc32c_concat((crcs[n] for n in sorted(crcs)), sizes)
+                complete_headers += [("x-amz-checksum-crc32c", crc32c_to_b64(whole)), _FULL_OBJECT_CRC32C[1]]
+            resp = self._complete(key_path, uid, etags, complete_headers, crcs if mode else None)
             code, message = parse_s3_error(resp.body) if resp.ok else (None, None)
             if _precondition_failed(resp, item) or code == "PreconditionFailed":
                 self._abort(key_path, upload_id)
@@ -152,21 +191,36 @@ class S3Multipart(S3Reads):
         with contextlib.suppress(Exception):
             self.one(_Op(make))
 
-    def _create_upload(self, key_path: str, item: PutItem) -> tuple[engine.Response, str | None]:
-        """CreateMultipartUpload with ``item``'s metadata: the answer and its UploadId (None if absent)."""
+    def _create_upload(
+        self, key_path: str, item: PutItem, *, checksums: bool = False
+    ) -> tuple[engine.Response, str | None, str | None]:
+        """CreateMultipartUpload with ``item``'s metadata (``checksums``: asking for a full-object CRC32C,
+        unless this endpoint refused that before): the answer, its UploadId (None if absent) and the
+        checksum mode the store took on (see :func:`_checksum_mode`)."""
 
         def create(op: _Op) -> engine.Request:
-            return self.build("POST", key_path, "uploads", self._object_headers(item), context=op)
+            extra = _FULL_OBJECT_CRC32C if op.data["ask"] else []
+            return self.build("POST", key_path, "uploads", self._object_headers(item) + extra, context=op)
 
-        resp = self.one(_Op(create))
+        ask = checksums and not self.checksums_refused
+        resp = self.one(_Op(create, data={"ask": ask}))
+        if ask and resp.error is None and resp.status in _REFUSED:
+            # A store that does not know these headers: ask once more without them.
+            resp = self.one(_Op(create, data={"ask": False}))
+            if resp.ok:
+                self.checksums_refused = True
+            ask = False
         root = parse_xml(resp.body) if resp.ok else None
-        return resp, (child_text(root, "UploadId") if root is not None else None)
+        mode = _checksum_mode(resp) if ask else None
+        return resp, (child_text(root, "UploadId") if root is not None else None), mode
 
     def _complete(
-        self, key_path: str, upload_id: str, etags: dict[int, str], headers: list[tuple[str, str]]
+        self, key_path: str, upload_id: str, etags: dict[int, str], headers: list[tuple[str, str]],
+        crcs: dict[int, int] | None = None,
     ) -> engine.Response:
-        """CompleteMultipartUpload of the parts ``etags`` (part number -> ETag)."""
-        payload = complete_payload(etags)
+        """CompleteMultipartUpload of the parts ``etags`` (part number -> ETag; ``crcs``: their CRC32Cs,
+        for an upload created with checksums)."""
+        payload = complete_payload(etags, crcs)
         query = encode_query([("uploadId", upload_id)])
 
         def complete(op: _Op) -> engine.Request:
@@ -185,7 +239,7 @@ class S3Multipart(S3Reads):
         key_path = dest._key_path(dest.full_key(dst))
         source = f"/{uri_encode(self.bucket)}/{uri_encode(self.full_key(src), keep_slash=True)}"
 
-        resp, upload_id = dest._create_upload(key_path, item)
+        resp, upload_id, _ = dest._create_upload(key_path, item)
         if not upload_id:
             return dest._error(resp) if not resp.ok else CloudFilesError("CreateMultipartUpload: no UploadId")
         uid = upload_id

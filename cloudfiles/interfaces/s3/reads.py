@@ -1,49 +1,26 @@
-"""S3 reads: GET (ranges, the integrity hash the facade checks, multipart ETags checked here) and HEAD
-(head, exists, size)."""
+"""S3 reads: GET (ranges, the integrity hash the facade checks, multipart ETags and split GETs' in-flight
+hashes checked here, see :mod:`.integrity`) and HEAD (head, exists, size)."""
 
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ... import engine, lib
 from ...compression import normalize_encoding
-from ...exceptions import MD5IntegrityError, UnsupportedCompressionType
+from ...exceptions import CRC32CIntegrityError, IntegrityError, MD5IntegrityError, UnsupportedCompressionType
 from ..base import GetItem, GetResult, HeadResult
 from ..remote import get_loop, head_from_headers
 from .client import S3Client, _Op
 from .errors import parse_s3_error, s3_error
+from .integrity import InFlightCheck, b64_crc32c, expected_hash, scan_headers
 
 __all__ = ["S3Reads"]
 
-# Dell ECS reports synthetic "<digits>-" ETags for objects written over NFS: not a hash, skip it.
-_SYNTHETIC_ETAG = re.compile(r"^\d+-$")
-_HEX_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
-
-
-# Response headers a GET needs, found in one pass over the raw lines.
-_GET_HEADERS = {
-    b"content-encoding": "content-encoding",
-    b"etag": "etag",
-    b"x-amz-server-side-encryption": "x-amz-server-side-encryption",
-    b"x-amz-server-side-encryption-customer-algorithm": "x-amz-server-side-encryption-customer-algorithm",
-    b"x-amz-checksum-crc32c": "x-amz-checksum-crc32c",
-    b"x-amz-checksum-type": "x-amz-checksum-type",
-}
 _CHECKSUM_MODE = ("x-amz-checksum-mode", "ENABLED")
-
-
-def _scan_headers(lines: list[bytes]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in lines:
-        colon = line.find(b":")
-        if colon > 0:
-            name = _GET_HEADERS.get(line[:colon].lower())
-            if name is not None:
-                found[name] = line[colon + 1 :].strip().decode("latin-1")
-    return found
+# Looked up at each call (tests inject lying headers through this name).
+_scan_headers = scan_headers
 
 
 def _strip_chunked(value: str | None) -> str | None:
@@ -69,15 +46,18 @@ class S3Reads(S3Client):
         item: GetItem = op.item
         headers: list[tuple[str, str]] = []
         rng = op.data.get("range")
+        check = None
         if rng:
             headers.append(("Range", rng[len("Range: "):]))
         else:
             # Whole objects: ask for the stored CRC32C (sent when the object has one), verified in a
             # fraction of the CPU an MD5 of the body costs.
             headers.append(_CHECKSUM_MODE)
+            # Split into parts if large: their hashes are then computed while the others arrive.
+            check = op.data["check"] = InFlightCheck(item.part_size or self.part_size)
         return self.build(
             "GET", self._key_path(self.full_key(item.path)), "", headers, context=op, split=not rng,
-            byte_range=(item.start, item.end) if rng else None,
+            byte_range=(item.start, item.end) if rng else None, on_part=check,
         )
 
     def _get_result(self, resp: engine.Response) -> GetResult:
@@ -92,11 +72,14 @@ class S3Reads(S3Client):
                 return GetResult(item=item, error=err)
             result = GetResult(item=item, content=resp.body, encoding=encoding)
             if item.start is None and item.end is None:
-                error = self._attach_hash(result, wanted)
+                error = self._attach_hash(result, wanted, op.data.get("check"))
                 if error is not None:
                     result.content = None
                     result.error = error
             return result
+        check = op.data.get("check")
+        if check is not None:
+            check.cancel()
         if resp.error is None and status == 404:
             code, _ = parse_s3_error(resp.body)
             if code == "NoSuchBucket":
@@ -106,39 +89,45 @@ class S3Reads(S3Client):
             return GetResult(item=item, content=b"")
         return GetResult(item=item, error=self._error(resp))
 
-    def _attach_hash(self, result: GetResult, headers: dict[str, str]) -> MD5IntegrityError | None:
-        """Set the CRC32C or MD5 the facade checks, or check a multipart ETag here. Returns a mismatch
-        error."""
-        crc = headers.get("x-amz-checksum-crc32c")
-        # A whole-object CRC32C only: a composite one ("...-N", or checksum type COMPOSITE) covers parts.
-        if crc and len(crc) == 8 and headers.get("x-amz-checksum-type", "").upper() != "COMPOSITE":
-            result.server_hash = crc
+    def _attach_hash(
+        self, result: GetResult, headers: dict[str, str], check: InFlightCheck | None
+    ) -> IntegrityError | None:
+        """Set the CRC32C or MD5 the facade checks, or check it here when ``check`` hashed the body while
+        it arrived, or check a multipart ETag here. Returns a mismatch error."""
+        expected = expected_hash(headers)
+        if expected is None or result.content is None:  # a successful GET always has a body buffer
+            return None
+        kind, value = expected
+        if kind == "crc32c":
+            result.server_hash = value
             result.hash_type = "crc32c"
+            computed = check.crc32c(result.content) if check is not None else None
+            if computed is None:
+                return None  # not split: the facade checks it
+            server = b64_crc32c(value)
+            if computed != server:
+                return CRC32CIntegrityError(
+                    f"crc32c mismatch for {result.item.path}: server {server} ; client {computed}"
+                )
+            result.verified = True
             return None
-        etag = headers.get("etag", "").strip().strip('"')
-        if not etag:
-            return None
-        sse = headers.get("x-amz-server-side-encryption", "").lower()
-        if sse.startswith("aws:kms") or "x-amz-server-side-encryption-customer-algorithm" in headers:
-            return None  # the ETag of an SSE-KMS / SSE-C object is not its MD5
-        if len(etag) == 32 and _HEX_MD5.match(etag):
-            result.server_hash = base64.b64encode(bytes.fromhex(etag)).decode("ascii")
+        if kind == "md5":
+            result.server_hash = base64.b64encode(bytes.fromhex(value)).decode("ascii")
             result.hash_type = "md5"
             return None
-        if "-" not in etag or _SYNTHETIC_ETAG.match(etag):
-            return None
         content = result.content
-        if content is None:  # a successful GET always has a body buffer
-            return None
+        if check is not None and check.multipart_etag(content) == value.lower():
+            return None  # hashed part by part while the download ran
+        # Not split, or the first part size guessed did not fit: every candidate, then the server's.
         item: GetItem = result.item
         part_size = item.part_size or self.part_size
-        if lib.validate_s3_multipart_etag(content, etag, part_size):
+        if lib.validate_s3_multipart_etag(content, value, part_size):
             return None
         # The usual part sizes did not fit: ask the server for part 1's size, then try that.
         learned = self._first_part_size(item.path)
-        if learned and learned != part_size and lib.validate_s3_multipart_etag(content, etag, learned):
+        if learned and learned != part_size and lib.validate_s3_multipart_etag(content, value, learned):
             return None
-        return MD5IntegrityError(f"{item.path} failed its multipart md5 check. server etag: {etag}")
+        return MD5IntegrityError(f"{item.path} failed its multipart md5 check. server etag: {value}")
 
     def _first_part_size(self, path: str) -> int | None:
         def make(op: _Op) -> engine.Request:
