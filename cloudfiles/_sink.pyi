@@ -51,6 +51,10 @@ class BodySink:
         """pycurl HEADERFUNCTION (and tests): one header line."""
     def write(self, data: bytes) -> int | None:
         """pycurl WRITEFUNCTION (and tests). Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
+    def header_value(self, name: bytes) -> str | None:
+        """Value of header ``name`` (lower-case bytes) among the received lines (the first wins), or None."""
+    def take_body(self) -> bytes:
+        """The body, after which this sink holds no body memory (its header lines stay)."""
     def body(self) -> bytes:
         """The body as ``bytes``: the buffer itself when it was filled exactly, else a trimmed copy."""
     def complete(self) -> bool:
@@ -76,6 +80,12 @@ class FileSource:
     def __new__(cls, read: Callable[[int], bytes]) -> Self: ...
     def attach_to(self, curl: object) -> None:
         """Make libcurl read ``curl``'s upload body through this source (kept alive by the caller)."""
+
+def header_value(lines: list[bytes], name: bytes) -> str | None:
+    """Value of header ``name`` (lower-case bytes) in raw header lines (the first line wins), or None."""
+
+def pick_headers(lines: list[bytes], wanted: dict[bytes, str]) -> dict[str, str]:
+    """``{wanted[name]: value}`` for the lines whose lower-cased name is a key of ``wanted``."""
 
 def prefault(buf: bytes, offset: int = 0, length: int = -1) -> bool:
     """Fault in the pages of ``buf[offset:offset + length]`` without changing its bytes, GIL released."""

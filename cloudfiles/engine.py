@@ -284,7 +284,7 @@ class Engine:
             now = time.time()
             if now - t.start < SLOW_CONNECT and (sink.complete() or req.method == "HEAD"):
                 self._release(c, reusable_kind(t))
-                done.append(Response(req, status, sink.body(), sink.header_lines, None, t.attempt, t.start, now))
+                done.append(Response(req, status, sink.take_body(), sink, None, t.attempt, t.start, now))
                 return
         split = t.split
         window = t.window

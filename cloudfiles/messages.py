@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._sink import BodySink
+from ._sink import header_value as header_value  # raw header-line lookups, in C
 from .exceptions import CloudFilesError, TransportError
 
 
@@ -82,16 +84,20 @@ class Request:
 
 
 class Response:
-    """The outcome of one Request: a status and body, or a transport ``error`` (after retries)."""
+    """The outcome of one Request: a status and body, or a transport ``error`` (after retries).
 
-    __slots__ = ("_headers", "attempts", "body", "end", "error", "header_lines", "request", "start", "status")
+    The header lines are given as a list, or as the :class:`~cloudfiles._sink.BodySink` that received
+    them: then the list is built only if asked for, and :meth:`header` looks in the raw lines in C.
+    """
+
+    __slots__ = ("_headers", "_lines", "attempts", "body", "end", "error", "request", "start", "status")
 
     def __init__(
         self,
         request: Request,
         status: int,
         body: bytes,
-        header_lines: list[bytes],
+        header_lines: list[bytes] | BodySink,
         error: TransportError | CloudFilesError | None,
         attempts: int,
         start: float,
@@ -100,12 +106,26 @@ class Response:
         self.request = request
         self.status = status
         self.body = body
-        self.header_lines = header_lines
+        self._lines = header_lines
         self.error = error
         self.attempts = attempts
         self.start = start
         self.end = end
         self._headers: dict[str, str] | None = None
+
+    @property
+    def header_lines(self) -> list[bytes]:
+        """The raw header lines after the status line (line endings kept)."""
+        lines = self._lines
+        if isinstance(lines, list):
+            return lines
+        built = self._lines = lines.header_lines
+        return built
+
+    @header_lines.setter
+    def header_lines(self, lines: list[bytes]) -> None:
+        self._lines = lines
+        self._headers = None
 
     @property
     def context(self) -> Any:
@@ -131,7 +151,10 @@ class Response:
         """One header's value; scans the raw lines unless the full dict was already parsed."""
         if self._headers is not None:
             return self._headers.get(name.lower())
-        return header_value(self.header_lines, name.lower().encode("latin-1"))
+        lines = self._lines
+        if isinstance(lines, list):
+            return header_value(lines, name.lower().encode("latin-1"))
+        return lines.header_value(name.lower().encode("latin-1"))
 
     @property
     def ok(self) -> bool:
@@ -139,16 +162,6 @@ class Response:
 
     def __repr__(self) -> str:
         return f"Response({self.request.method} {self.request.url} -> {self.status}, error={self.error!r})"
-
-
-def header_value(lines: list[bytes], name: bytes) -> str | None:
-    """Value of header ``name`` (lower-case bytes) in raw header lines; None when absent."""
-    n = len(name)
-    for line in lines:
-        # Cheap filter first (1-byte slices are cached objects): only lines whose colon sits right.
-        if line[n : n + 1] == b":" and line[:n].lower() == name:
-            return line[n + 1 :].strip().decode("latin-1")
-    return None
 
 
 def retry_after(lines: list[bytes]) -> float | None:

@@ -125,6 +125,14 @@ cdef bint _contains_ci(const char* s, Py_ssize_t n, const char* word, Py_ssize_t
     return False
 
 
+cdef str _stripped_value(const char* s, Py_ssize_t i, Py_ssize_t j):
+    while i < j and _is_space(s[i]):
+        i += 1
+    while j > i and _is_space(s[j - 1]):
+        j -= 1
+    return s[i:j].decode("latin-1")
+
+
 cdef int _on_header(SinkState* st, const char* line, Py_ssize_t n) noexcept nogil:
     """One header line (libcurl hands them over whole). Returns -1 when out of memory."""
     cdef Py_ssize_t sp, i, j, need
@@ -421,6 +429,33 @@ cdef class BodySink:
             return 0
         return None
 
+    def header_value(self, bytes name):
+        """Value of header ``name`` (lower-case bytes) among the received lines, stripped and decoded as
+        latin-1 (the first such line wins); None when absent. Scans the raw lines, builds no list."""
+        cdef Py_ssize_t n = len(name), start = 0, i
+        cdef const char* want = name
+        cdef const char* line
+        for i in range(self.st.hdr_len):
+            if self.st.hdr[i] != 10:  # "\n" ends a line
+                continue
+            line = self.st.hdr + start
+            if i + 1 - start > n and line[n] == 58 and _starts_with_ci(line, n, want, n):  # 58: ":"
+                return _stripped_value(line, n + 1, i + 1 - start)
+            start = i + 1
+        return None
+
+    def take_body(self):
+        """The body as :meth:`body` gives it, after which this sink holds no body memory (headers stay)."""
+        out = self.body()
+        if not self.st.is_part:
+            if self.st.heap:
+                free(self.st.ptr)
+            self._buf = None
+            self.st.ptr = NULL
+            self.st.cap = 0
+            self.st.heap = False
+        return out
+
     def body(self):
         """The body as ``bytes``: the buffer itself when it was filled exactly, else a trimmed copy."""
         if self.st.ptr == NULL:
@@ -538,6 +573,49 @@ cdef class FileSource:
         cdef void* easy = easy_of(curl)
         cf_easy_setopt_ptr(easy, CURLOPT_READFUNCTION, <void*>_file_read_callback)
         cf_easy_setopt_ptr(easy, CURLOPT_READDATA, <void*>self)
+
+
+def header_value(list lines, bytes name):
+    """Value of header ``name`` (lower-case bytes) in raw header lines, stripped and decoded as latin-1;
+    the first such line wins. None when absent."""
+    cdef Py_ssize_t n = len(name)
+    cdef const char* want = name
+    cdef const char* s
+    cdef bytes line
+    for item in lines:
+        line = <bytes?>item
+        s = line
+        if len(line) > n and s[n] == 58 and _starts_with_ci(s, n, want, n):  # 58: ":"
+            return _stripped_value(s, n + 1, len(line))
+    return None
+
+
+def pick_headers(list lines, dict wanted):
+    """``{wanted[name]: value}`` for each line whose lower-cased name (bytes) is a key of ``wanted``;
+    values stripped and decoded as latin-1, a later line winning over an earlier one."""
+    cdef dict found = {}
+    cdef const char* s
+    cdef char lowered[128]
+    cdef Py_ssize_t colon, i, n
+    cdef char c
+    cdef bytes line
+    for item in lines:
+        line = <bytes?>item
+        s = line
+        n = len(line)
+        colon = -1
+        for i in range(n if n < 128 else 128):
+            c = s[i]
+            if c == 58:
+                colon = i
+                break
+            lowered[i] = c + 32 if 65 <= c <= 90 else c
+        if colon <= 0:
+            continue
+        key = wanted.get(lowered[:colon])
+        if key is not None:
+            found[key] = _stripped_value(s, colon + 1, n)
+    return found
 
 
 def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):

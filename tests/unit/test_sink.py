@@ -180,3 +180,47 @@ def test_attach_to_takes_only_open_pycurl_handles() -> None:
     c.close()
     with pytest.raises(ValueError):
         sink.attach_to(c)
+
+
+def test_header_value_finds_the_first_line_of_a_name_whatever_its_case() -> None:
+    from cloudfiles._sink import header_value
+
+    lines = [b"Content-Type: text/plain\r\n", b'ETag:  "abc" \r\n', b"etag: second\r\n", b"ETagged: no\r\n", b"\r\n"]
+    assert header_value(lines, b"etag") == '"abc"'
+    assert header_value(lines, b"content-type") == "text/plain"
+    assert header_value(lines, b"etagged") == "no"
+    assert header_value(lines, b"missing") is None
+    assert header_value([b"X-Latin: caf\xe9\r\n"], b"x-latin") == "caf\u00e9"
+
+
+def test_pick_headers_keeps_the_wanted_names_and_the_last_of_each() -> None:
+    from cloudfiles._sink import pick_headers
+
+    lines = [b"ETag: first\r\n", b"X-Amz-Checksum-CRC32C: AAAA\r\n", b"etag: second\r\n", b"no colon\r\n", b": x\r\n"]
+    wanted = {b"etag": "etag", b"x-amz-checksum-crc32c": "crc", b"absent": "absent"}
+    assert pick_headers(lines, wanted) == {"etag": "second", "crc": "AAAA"}
+    assert pick_headers([b"A" * 200 + b": long\r\n"], {b"a" * 200: "long"}) == {}  # names past 127 bytes: none
+
+
+def test_a_sink_answers_header_lookups_from_its_raw_lines_and_lets_go_of_its_body() -> None:
+    sink = _fed([b"HTTP/1.1 200 OK\r\n", b"Content-Length: 3\r\n", b"Content-Encoding:  gzip \r\n", b"\r\n"], [b"abc"])
+    assert sink.header_value(b"content-encoding") == "gzip"
+    assert sink.header_value(b"content-length") == "3"
+    assert sink.header_value(b"content") is None
+    assert sink.take_body() == b"abc"
+    assert sink.buffer is None and sink.body() == b""  # no body memory kept
+    assert sink.header_value(b"content-encoding") == "gzip"  # the headers stay
+
+
+def test_a_response_built_from_a_sink_reads_like_one_built_from_lines() -> None:
+    from cloudfiles.messages import Request, Response
+
+    lines = [b"HTTP/1.1 200 OK\r\n", b"X-A: 1\r\n", b"x-a: 2\r\n", b"ETag: e\r\n", b"\r\n"]
+    sink = _fed(lines)
+    request = Request("GET", "http://127.0.0.1/x")
+    from_sink = Response(request, 200, b"", sink, None, 1, 0.0, 0.0)
+    from_list = Response(request, 200, b"", list(sink.header_lines), None, 1, 0.0, 0.0)
+    for resp in (from_sink, from_list):
+        assert resp.header("X-A") == "1" and resp.header("etag") == "e" and resp.header("nope") is None
+        assert resp.header_lines == lines[1:]
+        assert resp.headers == {"x-a": "1,2", "etag": "e"}

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from ... import engine
+from ..._sink import pick_headers
 from ...checksums import crc32c_concat, crc32c_view, s3_part_size_candidates
 from ...partdigests import PartDigests, run_inline
 
@@ -44,14 +45,7 @@ _GET_HEADERS = {
 
 def scan_headers(lines: list[bytes]) -> dict[str, str]:
     """The headers a GET's integrity and decoding need, from raw header lines (names lower-cased)."""
-    found: dict[str, str] = {}
-    for line in lines:
-        colon = line.find(b":")
-        if colon > 0:
-            name = _GET_HEADERS.get(line[:colon].lower())
-            if name is not None:
-                found[name] = line[colon + 1 :].strip().decode("latin-1")
-    return found
+    return pick_headers(lines, _GET_HEADERS)
 
 
 def expected_hash(headers: dict[str, str]) -> tuple[str, str] | None:
