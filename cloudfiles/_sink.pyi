@@ -33,6 +33,9 @@ class BodySink:
     def too_large(self) -> bool: ...
     @property
     def part_mismatch(self) -> bool: ...
+    @property
+    def alloc_failed(self) -> bool:
+        """No memory could be had for the body (the transfer was aborted)."""
     def attach_to(self, curl: object) -> None:
         """Make libcurl hand ``curl``'s (a pycurl.Curl) header lines and body to this sink directly."""
     def reset(self) -> None:

@@ -318,6 +318,10 @@ class Engine:
                 error = ResponseTooLargeError(f"body of {sink.content_length} bytes exceeds {req.max_size}")
                 self._complete(t, ready, done, status, b"", error)
                 return
+            if sink.alloc_failed:
+                error = CloudFilesError(f"no memory for a body of {sink.content_length} bytes from {req.url}")
+                self._complete(t, ready, done, status, b"", error)
+                return
             if sink.part_mismatch:
                 if status == 206:
                     code, message = BAD_RANGE, "a 206 answer longer than the part's range"

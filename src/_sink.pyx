@@ -285,10 +285,10 @@ cdef class BodySink:
         if self.st.heap:
             free(self.st.ptr)
 
-    cdef bint _allocate_bytes(self, Py_ssize_t size) except? False:
+    cdef bint _allocate_bytes(self, Py_ssize_t size) noexcept:
         try:
             self._buf = PyBytes_FromStringAndSize(NULL, size)
-        except MemoryError:
+        except (MemoryError, OverflowError, SystemError):  # an announced length too large to hold
             return False
         self.st.ptr = PyBytes_AS_STRING(self._buf)
         self.st.cap = size
@@ -328,7 +328,8 @@ cdef class BodySink:
 
     def allocate(self, Py_ssize_t size):
         """Allocate the whole-object buffer up front (parts of a split GET then fill it)."""
-        self._allocate_bytes(size)
+        if not self._allocate_bytes(size):
+            raise MemoryError(f"no memory for a buffer of {size} bytes")
         self.st.pos = size  # complete once every part has written its range
 
     def attach(self, BodySink parent, Py_ssize_t offset, Py_ssize_t length):
@@ -400,6 +401,11 @@ cdef class BodySink:
     @property
     def part_mismatch(self):
         return self.st.part_mismatch
+
+    @property
+    def alloc_failed(self):
+        """No memory could be had for the body (the transfer was aborted)."""
+        return self.st.alloc_failed
 
     @property
     def buffer(self):

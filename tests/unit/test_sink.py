@@ -224,3 +224,9 @@ def test_a_response_built_from_a_sink_reads_like_one_built_from_lines() -> None:
         assert resp.header("X-A") == "1" and resp.header("etag") == "e" and resp.header("nope") is None
         assert resp.header_lines == lines[1:]
         assert resp.headers == {"x-a": "1,2", "etag": "e"}
+
+
+def test_a_body_announced_larger_than_memory_aborts_the_transfer_by_name() -> None:
+    sink = _fed([b"HTTP/1.1 200 OK\r\n", b"Content-Length: 9223372036854775000\r\n"])
+    assert sink.write(b"x") == 0
+    assert sink.alloc_failed and not sink.too_large
