@@ -319,8 +319,8 @@ class Engine:
                 self._complete(t, ready, done, status, b"", error)
                 return
             if sink.alloc_failed:
-                error = CloudFilesError(f"no memory for a body of {sink.content_length} bytes from {req.url}")
-                self._complete(t, ready, done, status, b"", error)
+                no_memory = CloudFilesError(f"no memory for a body of {sink.content_length} bytes from {req.url}")
+                self._complete(t, ready, done, status, b"", no_memory)
                 return
             if sink.part_mismatch:
                 if status == 206:
