@@ -84,7 +84,11 @@ class SeaweedFS:
             weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
             f"-master.port={ports[0]}", f"-master.port.grpc={ports[1]}",
             "-master.volumeSizeLimitMB=1024", "-master.telemetry=false",
-            f"-volume.port={ports[2]}", f"-volume.port.grpc={ports[3]}", "-volume.max=0",
+            # Every bucket is a collection that takes 7 volume slots when first written. "-volume.max=0"
+            # sized the slots from free disk / volume size (~60 here), so a full session ran out after
+            # about eight buckets and later ones answered 500 ("no free volumes left"). Volumes are
+            # sparse files (no preallocation): 200 slots cost nothing until written.
+            f"-volume.port={ports[2]}", f"-volume.port.grpc={ports[3]}", "-volume.max=200",
             "-filer", f"-filer.port={ports[4]}", f"-filer.port.grpc={ports[5]}",
             "-s3", f"-s3.port={ports[6]}", f"-s3.port.grpc={ports[7]}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",

@@ -67,7 +67,7 @@ def test_repaired_wheel_bundles_codec_libraries(tmp_path: Path) -> None:
     bundled = [n for n in names if n.startswith("cloudfiles.libs/")]
     for lib in BUNDLED:
         assert any(Path(n).name.startswith(lib + "-") for n in bundled), f"{lib} not bundled: {bundled}"
-    for needed in ("cloudfiles/py.typed", "cloudfiles/_sink.pyi", "cloudfiles/fsspec.py"):
+    for needed in ("cloudfiles/py.typed", "cloudfiles/_sink.pyi", "cloudfiles/_loop.pyi", "cloudfiles/fsspec.py"):
         assert needed in names
 
     # auditwheel agrees: a manylinux tag, and no external library left but the policy's (libc, libm, libz)
@@ -94,7 +94,7 @@ def test_repaired_wheel_bundles_codec_libraries(tmp_path: Path) -> None:
 
     # ldd on each extension resolves the codec libraries into cloudfiles.libs/
     extensions = sorted(package.glob("_*.so"))
-    assert {e.name.split(".")[0] for e in extensions} == {"_gzip", "_brotli", "_zstd", "_sink"}
+    assert {e.name.split(".")[0] for e in extensions} == {"_gzip", "_brotli", "_zstd", "_sink", "_loop"}
     for ext in extensions:
         ldd = run(["ldd", str(ext)], cwd=tmp_path, timeout=60)
         for line in ldd.splitlines():
