@@ -100,6 +100,8 @@ def decode_cost(res: GetResult, raw: bool) -> int:
 
 def get_item(path: Any, part_size: int | None) -> GetItem:
     """The interface request of one get item (a str or a ``{'path', 'start', 'end', 'tags'}`` dict)."""
+    if type(path) is str:  # the common case, without the general shape check
+        return GetItem(path, None, None, None, part_size)
     key, start, end, tags = path_of_get(path)
     return GetItem(path=key, start=start, end=end, tags=tags, part_size=part_size)
 
@@ -127,6 +129,7 @@ def iget(
     # Network schemes: nearby ranges of one object go out as one request, sliced back per item.
     results = coalesce.coalesced_gets(iface.get_files, requests) if iface.coalesce_ranges else iface.get_files(requests)
     label = iface.encoding_label
+    plain_label = label(None, True)  # the ``compress`` of a found object stored without encoding
     # Bytes that fail their hash are fetched once more before the error stands: a corrupted
     # transfer should not fail the caller when a second read is clean.
     again: list[GetItem] = []
@@ -134,6 +137,23 @@ def iget(
         for res in results:
             if tm is not None:
                 _land(res, tm, flights)
+            content = res.content
+            if (type(content) is bytes and res.error is None and res.encoding is None and res.server_hash is None
+                    and queue.empty):
+                # Whole bytes with nothing to verify or decode, and nothing ahead of them: the result
+                # dict finish_get would build, built here (the common small GET, once per object).
+                item = res.item
+                bar.update(1)
+                yield {
+                    "path": item.path,
+                    "content": content,
+                    "byte_range": (item.start, item.end),
+                    "error": None,
+                    "compress": plain_label,
+                    "raw": raw,
+                    "tags": item.tags,
+                }
+                continue
             cost = decode_cost(res, raw)
             if not cost and queue.empty:
                 # Nothing to verify or decode, and nothing ahead of it: straight out, no queue round trip.
