@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cloudfiles.interfaces import remote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from servers import Nginx
@@ -25,3 +27,22 @@ def s3_server(seaweed_server: Any) -> Any:
     """The session's SeaweedFS with bucket ``eco`` for the ecosystem tests (fsspec, dask, numpy)."""
     seaweed_server.create_bucket("eco")
     return seaweed_server
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every request the network interfaces hand to the engine during the test."""
+    seen: list[Any] = []
+    run = remote.RemoteInterface.run
+
+    def counting(self: remote.RemoteInterface, requests: Iterable[Any]) -> Iterator[Any]:
+        def tap() -> Iterator[Any]:
+            for req in requests:
+                seen.append(req)
+                yield req
+
+        return run(self, tap())
+
+    monkeypatch.setattr(remote.RemoteInterface, "run", counting)
+    return seen
+
