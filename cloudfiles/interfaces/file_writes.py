@@ -13,6 +13,13 @@ chunk of up to :data:`CHUNK_OBJECTS` objects / :data:`CHUNK_BYTES` bytes:
    touched is fsynced once, so the new names are durable when ``puts`` returns.
 
 An object becomes visible at step 3 of its chunk, never before its bytes are durable.
+
+That is the ``'batch'`` policy. ``fsync='none'`` (``CloudFiles(fsync=...)`` or ``$CLOUDFILES_FSYNC``;
+:func:`fsync_policy`) keeps the temp file + rename, so a reader never sees a half-written object,
+but skips steps 2 and the directory fsyncs: the bytes reach the disk when the kernel writes them back
+(within ~30 s on Linux defaults), and a crash or power loss before that may lose the newest objects
+(or, on filesystems without ext4's rename heuristic, leave one empty). cloud-files 6.4.3 never fsyncs
+(and writes in place, so even a live reader can see half a file).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import os
 import shutil
 import socket
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +49,27 @@ CHUNK_BYTES = 64 << 20
 #: Below this many objects in a whole batch, fsync each file: a syncfs would flush every dirty page
 #: of the filesystem (other processes' too) for a handful of objects.
 SMALL_BATCH = 8
+#: names the fsync policy used when ``CloudFiles(fsync=None)``
+FSYNC_ENV = "CLOUDFILES_FSYNC"
+#: ``'batch'``: durable when ``puts`` returns (module doc); ``'none'``: atomic, durable at writeback.
+FSYNC_POLICIES = ("batch", "none")
+DEFAULT_FSYNC = "batch"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _MASK48 = (1 << 48) - 1
+
+
+def fsync_policy(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The fsync policy of file:// writes: ``option``, else ``$CLOUDFILES_FSYNC``, else :data:`DEFAULT_FSYNC`.
+
+    Raises ValueError for a name not in :data:`FSYNC_POLICIES`.
+    """
+    source = "fsync"
+    if option is None:
+        option = (os.environ if environ is None else environ).get(FSYNC_ENV, "").strip().lower() or DEFAULT_FSYNC
+        source = FSYNC_ENV
+    if option not in FSYNC_POLICIES:
+        raise ValueError(f"{source} must be one of {', '.join(map(repr, FSYNC_POLICIES))}; got {option!r}")
+    return option
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,10 +213,11 @@ class Staged:
 
 
 def commit_chunks(
-    staged: Iterable[Staged | PutResult], suffixes: Iterable[str], root: str
+    staged: Iterable[Staged | PutResult], suffixes: Iterable[str], root: str, *, durable: bool = True
 ) -> Iterator[PutResult]:
     """Results for a stream of staged writes (and already-final results, passed through): stages are
-    gathered into chunks, each synced, renamed into place and its directories fsynced (module doc)."""
+    gathered into chunks, each synced, renamed into place and its directories fsynced (module doc).
+    ``durable=False`` (the ``'none'`` policy) renames without the syncs."""
     suffixes = tuple(suffixes)
     chunk: list[Staged] = []
     nbytes = 0
@@ -201,16 +228,17 @@ def commit_chunks(
         chunk.append(item)
         nbytes += item.nbytes
         if len(chunk) >= CHUNK_OBJECTS or nbytes >= CHUNK_BYTES:
-            yield from _commit(chunk, suffixes, root)
+            yield from _commit(chunk, suffixes, root, durable)
             chunk, nbytes = [], 0
     if chunk:
-        yield from _commit(chunk, suffixes, root)
+        yield from _commit(chunk, suffixes, root, durable)
 
 
-def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str) -> Iterator[PutResult]:
+def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str, durable: bool) -> Iterator[PutResult]:
     failed: dict[int, BaseException] = {}
     try:
-        _sync_data(chunk)
+        if durable:
+            _sync_data(chunk)
     except OSError as err:
         # Nothing of this chunk may become visible un-synced: every object of it fails.
         for st in chunk:
@@ -236,6 +264,8 @@ def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str) -> Iterat
             with contextlib.suppress(OSError):
                 os.unlink(st.tmp)
             failed[i] = err
+        if not durable:
+            continue
         dirs.add(dirname)
         if st.made_dirs:  # new directories' own entries live in their parents
             parent = dirname
@@ -298,12 +328,16 @@ def _remove_listed_variants(st: Staged, suffixes: tuple[str, ...], names: set[st
 __all__ = [
     "CHUNK_BYTES",
     "CHUNK_OBJECTS",
+    "DEFAULT_FSYNC",
+    "FSYNC_ENV",
+    "FSYNC_POLICIES",
     "HAVE_SYNCFS",
     "SMALL_BATCH",
     "TMP_SUFFIX",
     "Staged",
     "commit_chunks",
     "fsync_dir",
+    "fsync_policy",
     "host_tag",
     "temp_path",
     "write_temp",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cloudfiles.interfaces import remote
+from cloudfiles.interfaces import file_writes, remote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from servers import Nginx
@@ -46,3 +47,21 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     monkeypatch.setattr(remote.RemoteInterface, "run", counting)
     return seen
 
+
+@pytest.fixture
+def syncs(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts of the syncfs and fsync calls file:// writes make during the test (both still happen)."""
+    calls = {"syncfs": 0, "fsync": 0}
+    real_sync, real_fsync = file_writes.sync_filesystem_of, os.fsync
+
+    def count_sync(path: str) -> None:
+        calls["syncfs"] += 1
+        real_sync(path)
+
+    def count_fsync(fd: int) -> None:
+        calls["fsync"] += 1
+        real_fsync(fd)
+
+    monkeypatch.setattr(file_writes, "sync_filesystem_of", count_sync)
+    monkeypatch.setattr(os, "fsync", count_fsync)
+    return calls
