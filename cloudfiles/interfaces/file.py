@@ -32,10 +32,10 @@ import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any
 
 from .. import compression
+from ..buffers import buffer_nbytes
 from ..exceptions import object_exists
 from ..paths import ExtractedPath, safe_local_join
 from .base import (
@@ -61,6 +61,8 @@ from .file_writes import (
     host_tag,
     write_temp,
 )
+from .fskind import is_local_disk
+from .writers import threaded
 
 #: Most threads writing (and fsyncing) files at once in one put batch.
 MAX_WRITERS = 8
@@ -81,9 +83,6 @@ def _pid_alive(pid: int) -> bool:
         return True
     return True
 
-T = TypeVar("T")
-R = TypeVar("R")
-_END: Any = object()
 _MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG)
 
 
@@ -136,38 +135,8 @@ def default_lock_dir() -> str:
     return os.path.join(os.path.expanduser(base), "locks")
 
 
-def _threaded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """``map(fn, items)`` on up to ``workers`` threads, in completion order, consuming ``items``
-    lazily (at most ``workers`` in flight). A pool is only started once a second item shows up."""
-    it = iter(items)
-    first = next(it, _END)
-    if first is _END:
-        return
-    second = next(it, _END)
-    if second is _END or workers <= 1:
-        yield fn(cast(T, first))
-        if second is not _END:
-            yield fn(cast(T, second))
-            for item in it:
-                yield fn(item)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudfiles-file")
-    pending: set[Future[R]] = set()
-    try:
-        for item in itertools.chain((first, second), it):
-            pending.add(pool.submit(fn, cast(T, item)))
-            if len(pending) >= workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
-    finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True)
+def _item_bytes(item: PutItem) -> int:
+    return buffer_nbytes(item.content)
 
 
 def _is_missing(err: OSError) -> bool:
@@ -349,16 +318,26 @@ class FileInterface(StorageInterface):
         A batch of :data:`~.file_writes.SMALL_BATCH` or more objects with locking off is staged
         into temp files and committed in chunks: one syncfs, the renames, one fsync per directory
         (:func:`~.file_writes.commit_chunks`). Smaller batches and locked writes fsync and rename
-        each object on its own, under its lock.
+        each object on its own, under its lock. Writes that wait on no fsync of their own (the
+        chunked path, or ``fsync='none'``) run on one thread on a local disk (:mod:`.fskind`).
         """
         workers = 1 if self.options.green else max(1, min(MAX_WRITERS, int(self.options.concurrency or 1)))
         it = iter(items)
         head = list(itertools.islice(it, SMALL_BATCH))
         if self.options.locking or len(head) < SMALL_BATCH:
-            return _threaded(self._put_one, itertools.chain(head, it), workers)
+            if not self.durable:
+                workers = self._writers(workers)
+            return threaded(self._put_one, itertools.chain(head, it), workers, cost=_item_bytes)
         suffixes = [suffix for _enc, suffix in ENCODING_SUFFIXES]
-        staged = _threaded(self._stage, itertools.chain(head, it), workers)
+        if HAVE_SYNCFS or not self.durable:
+            workers = self._writers(workers)
+        staged = threaded(self._stage, itertools.chain(head, it), workers, cost=_item_bytes)
         return commit_chunks(staged, suffixes, self.root, durable=self.durable)
+
+    def _writers(self, workers: int) -> int:
+        """Writer threads for writes that wait on no fsync: one on a local disk, where every create
+        in a directory takes its lock (more threads cost CPU, add nothing); ``workers`` elsewhere."""
+        return 1 if is_local_disk(self.root or os.curdir) else workers
 
     def _put_one(self, item: PutItem) -> PutResult:
         try:

@@ -95,3 +95,26 @@ def test_none_stays_atomic_for_a_concurrent_reader(tmp_path: Path, n: int) -> No
         thread.join()
     assert seen
     assert all(body in versions for body in seen)
+
+
+@pytest.mark.parametrize(("local", "fsync", "many"), [(True, "batch", False), (True, "none", False),
+                                                      (False, "batch", True), (False, "none", True)])
+def test_writer_threads_by_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: bool, fsync: str, many: bool
+) -> None:
+    """Writes that wait on no fsync of their own use one thread on a local disk, several elsewhere."""
+    from cloudfiles.interfaces import file as file_mod
+
+    threads: set[int] = set()
+    real = file_writes.write_temp
+
+    def recording(final: str, content: object, *, sync: bool) -> tuple[str, int, bool]:
+        threads.add(threading.get_ident())
+        return real(final, content, sync=sync)
+
+    monkeypatch.setattr(file_mod, "write_temp", recording)
+    monkeypatch.setattr(file_mod, "is_local_disk", lambda _path: local)
+    cf = CloudFiles(f"file://{tmp_path}", fsync=fsync, num_threads=4)
+    cf.puts([(f"{i}", b"v" * 4096) for i in range(400)])
+    assert cf.get([f"{i}" for i in range(400)], return_dict=True) == {f"{i}": b"v" * 4096 for i in range(400)}
+    assert (threads == {threading.get_ident()}) is not many
