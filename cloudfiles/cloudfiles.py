@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import forksafe, paths
+from .coalesce import max_gap_for
 from .facade import compat as _compat
 from .facade.compat import *  # noqa: F403 - cloud-files 6.4.3's other names of this module (see there)
 from .facade.host import GetPathType, PutType
@@ -32,6 +33,7 @@ from .facade.reading import ReadingMixin
 from .facade.writing import WritingMixin
 from .interfaces import get_interface_class
 from .interfaces.base import InterfaceOptions, StorageInterface
+from .interfaces.file_writes import fsync_policy
 from .lib import toiter
 from .progress import Bar
 
@@ -72,6 +74,13 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
       max_host_connections: cap on open connections to one host (``CURLMOPT_MAX_HOST_CONNECTIONS``);
         None uses ``$CLOUDFILES_MAX_HOST_CONNECTIONS`` or no cap (cloudfiles extension, README "Small
         and slow servers").
+      coalesce_gap: ranged gets on network schemes merge two ranges of one object into one request
+        when at most this many bytes lie between them (0: only touching ranges); None uses
+        ``$CLOUDFILES_COALESCE_GAP`` or :data:`cloudfiles.coalesce.MAX_GAP` (cloudfiles extension;
+        the cost model is in :mod:`cloudfiles.coalesce`).
+      fsync: file:// writes: ``'batch'`` (durable when ``puts`` returns) or ``'none'`` (still atomic,
+        not fsynced, as fast as cloud-files); None uses ``$CLOUDFILES_FSYNC`` or ``'batch'``
+        (cloudfiles extension, README "Local writes").
       consistent_shapes: False (default) returns what cloud-files 6.4.3 returned; True opts in to
         shapes that never vary (README "Return shapes"): ``delete`` and ``puts`` count files (also with
         ``parallel > 1``), ``get_acl(str)`` returns the ACL itself, ``get(str)`` stays scalar with
@@ -98,6 +107,8 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
         read_timeout: float | None = None,
         consistent_shapes: bool = False,
         max_host_connections: int | None = None,
+        coalesce_gap: int | None = None,
+        fsync: str | None = None,
     ) -> None:
         if not isinstance(cloudpath, str):
             raise TypeError(f"cloudpath must be a str, got {type(cloudpath).__name__}")
@@ -110,6 +121,10 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
         parallel = int(parallel)
         if parallel < 0:
             raise ValueError(f"parallel must be >= 0. Got: {parallel}")
+        if coalesce_gap is not None:
+            max_gap_for(coalesce_gap)  # a bad value fails here, not at the first get
+        if fsync is not None:
+            fsync_policy(fsync)
 
         self.cloudpath = cloudpath
         self.progress = progress
@@ -127,6 +142,8 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
         self.read_timeout = read_timeout
         self.consistent_shapes = consistent_shapes
         self.max_host_connections = max_host_connections
+        self.coalesce_gap = coalesce_gap
+        self.fsync = fsync
         self._lock_dir = lock_dir
 
         self._path = paths.extract(cloudpath)
@@ -155,6 +172,8 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_host_connections=self.max_host_connections,
+            coalesce_gap=self.coalesce_gap,
+            fsync=self.fsync,
         )
 
     @property
@@ -246,6 +265,8 @@ class CloudFiles(ReadingMixin, WritingMixin, ListingMixin, NamingMixin):
             endpoint=self.endpoint if same else None,
             use_https=self.use_https if same else False,
             max_host_connections=self.max_host_connections if same else None,
+            coalesce_gap=self.coalesce_gap,
+            fsync=self.fsync,
         )
 
     # -- container protocol ------------------------------------------------------------------------

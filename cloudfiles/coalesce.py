@@ -11,15 +11,29 @@ nearby ranges are merged into one request and each caller's range is sliced back
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .interfaces.base import GetItem, GetResult
 
-#: Merge two ranges when at most this many unrequested bytes lie between them (object_store's
-#: coalesce_ranges default): reading 1 MiB more costs well under one request's round trip on S3/GCS.
+#: Merge two ranges when at most this many unrequested bytes lie between them (``coalesce_gap``).
+#:
+#: Cost model: merging a gap of G bytes costs G / B of one connection's time (B: its throughput) plus
+#: the CPU to receive G; a separate request costs T (request setup + time to first byte) of a
+#: connection plus per-request CPU on both ends and the store's request fee. Merge while G < T * B
+#: (Arrow's pre-buffer cache derives its hole size limit the same way). On S3/GCS in-region, T is
+#: ~20-100 ms and B ~50-100 MB/s per connection, so the break-even gap is 1-10 MB, and in-region
+#: bytes are free while requests are billed: 1 MiB (object_store's default) is on the safe side.
+#: Measured on a local SeaweedFS (``bench/bench_shard.py``: 10k random 1-4 KiB ranges of 20 x 64 MiB,
+#: ~0.5 ms of server CPU per request, ~2 ns per byte on both ends together): 256 KiB-1 MiB were alike
+#: in ranges/s (within the noise of a shared machine) at 83-115 client CPU-µs per range, while 0-64 KiB
+#: sent 6-10k requests and cost more CPU on both ends. Lower it when bytes are dear: reading across
+#: regions or the internet is billed $0.02-0.09/GB, so a 1 MiB gap costs as much as 50-200 GET fees
+#: ($0.0004 per 1,000) and the money break-even gap is ~4-20 KB.
 MAX_GAP = 1 << 20
-#: Largest merged request. Big enough that dense shards need few requests (a 64 MiB shard: 4), small
+#: Largest merged request (AWS suggests 8-16 MB byte-range fetches). Big enough that dense shards
+#: need few requests (a 64 MiB shard: 4; at T * B ~2 MB a request costs ~12% of its transfer), small
 #: enough that one batch still spreads over several connections and one failure re-reads little,
 #: and that the buffers of ``concurrency`` merged requests in flight stay a few hundred MiB at most.
 MAX_SIZE = 16 << 20
@@ -28,6 +42,31 @@ MAX_SIZE = 16 << 20
 #: 10k ranges of 20 x 64 MiB). The items held cost ~100 bytes each; the first request waits for the
 #: window to fill, which takes milliseconds for an in-memory list.
 WINDOW = 16384
+#: names the merge gap (bytes) used when ``CloudFiles(coalesce_gap=None)``
+GAP_ENV = "CLOUDFILES_COALESCE_GAP"
+
+
+def max_gap_for(option: int | None, environ: Mapping[str, str] | None = None) -> int:
+    """The merge gap in bytes: ``option`` when given, else ``$CLOUDFILES_COALESCE_GAP``, else :data:`MAX_GAP`.
+
+    ``0`` merges only ranges that touch or overlap. Raises ValueError for a negative or non-integer value.
+    """
+    if option is None:
+        value = (os.environ if environ is None else environ).get(GAP_ENV, "").strip()
+        if not value:
+            return MAX_GAP
+        try:
+            option = int(value)
+        except ValueError:
+            raise ValueError(f"{GAP_ENV} must be a whole number of bytes, got {value!r}") from None
+        source = GAP_ENV
+    else:
+        source = "coalesce_gap"
+    if isinstance(option, bool) or not isinstance(option, int):
+        raise TypeError(f"{source} must be an int (bytes) or None, got {type(option).__name__}")
+    if option < 0:
+        raise ValueError(f"{source} must be >= 0, got {option}")
+    return option
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +197,4 @@ def coalesced_gets(
             close()
 
 
-__all__ = ["MAX_GAP", "MAX_SIZE", "WINDOW", "Span", "byte_span", "coalesced_gets", "plan_ranges", "split_result"]
+__all__ = ["GAP_ENV", "MAX_GAP", "MAX_SIZE", "WINDOW", "Span", "byte_span", "coalesced_gets", "max_gap_for", "plan_ranges", "split_result"]

@@ -127,7 +127,11 @@ def iget(
         requests = _recorded(requests, tm, flights)
     queue: codecpool.CompletionQueue[GetResultDict] = codecpool.CompletionQueue(inline=inline)
     # Network schemes: nearby ranges of one object go out as one request, sliced back per item.
-    results = coalesce.coalesced_gets(iface.get_files, requests) if iface.coalesce_ranges else iface.get_files(requests)
+    if iface.coalesce_ranges:
+        gap = coalesce.max_gap_for(iface.options.coalesce_gap)
+        results = coalesce.coalesced_gets(iface.get_files, requests, max_gap=gap)
+    else:
+        results = iface.get_files(requests)
     label = iface.encoding_label
     plain_label = label(None, True)  # the ``compress`` of a found object stored without encoding
     # Bytes that fail their hash are fetched once more before the error stands: a corrupted

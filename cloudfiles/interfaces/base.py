@@ -74,6 +74,12 @@ class InterfaceOptions:
     # Most connections to one host at once (libcurl's CURLMOPT_MAX_HOST_CONNECTIONS); None reads
     # CLOUDFILES_MAX_HOST_CONNECTIONS, 0 is no cap.
     max_host_connections: int | None = None
+    # Ranged gets: merge two ranges of one object when at most this many bytes lie between them
+    # (:mod:`cloudfiles.coalesce`); None reads CLOUDFILES_COALESCE_GAP, else coalesce.MAX_GAP.
+    coalesce_gap: int | None = None
+    # file:// writes: 'batch' (durable when puts returns) or 'none' (atomic only); None reads
+    # CLOUDFILES_FSYNC, else 'batch' (interfaces/file_writes.py).
+    fsync: str | None = None
 
 
 @dataclass(slots=True)

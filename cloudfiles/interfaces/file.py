@@ -8,7 +8,9 @@ from cloud-files, all deliberate (SPEC section 9):
   object or the new one, never half a file. Fsync policy (see :mod:`.file_writes`): batches of
   :data:`~.file_writes.SMALL_BATCH` or more objects (locking off) are synced with one ``syncfs`` per
   chunk of up to 512 objects and each touched directory is fsynced once per chunk; smaller batches,
-  locked writes and non-Linux systems fsync each file before its rename.
+  locked writes and non-Linux systems fsync each file before its rename. ``fsync='none'``
+  (``CloudFiles(fsync=...)`` / ``$CLOUDFILES_FSYNC``) keeps the temp file + rename and skips every
+  fsync: atomic for readers, durable only once the kernel writes the pages back.
 * Writing one encoding removes every other variant of the same key (no stale ``x.gz`` beside a new
   ``x``); delete removes every variant.
 * Listing streams with ``os.scandir`` (no materialize-and-sort) and only walks the prefix's directory.
@@ -30,10 +32,10 @@ import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any
 
 from .. import compression
+from ..buffers import buffer_nbytes
 from ..exceptions import object_exists
 from ..paths import ExtractedPath, safe_local_join
 from .base import (
@@ -49,7 +51,18 @@ from .base import (
     empty_head,
     utc_from_timestamp,
 )
-from .file_writes import HAVE_SYNCFS, SMALL_BATCH, TMP_SUFFIX, Staged, commit_chunks, host_tag, write_temp
+from .file_writes import (
+    HAVE_SYNCFS,
+    SMALL_BATCH,
+    TMP_SUFFIX,
+    Staged,
+    commit_chunks,
+    fsync_policy,
+    host_tag,
+    write_temp,
+)
+from .fskind import is_local_disk
+from .writers import threaded
 
 #: Most threads writing (and fsyncing) files at once in one put batch.
 MAX_WRITERS = 8
@@ -70,9 +83,6 @@ def _pid_alive(pid: int) -> bool:
         return True
     return True
 
-T = TypeVar("T")
-R = TypeVar("R")
-_END: Any = object()
 _MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG)
 
 
@@ -125,38 +135,8 @@ def default_lock_dir() -> str:
     return os.path.join(os.path.expanduser(base), "locks")
 
 
-def _threaded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """``map(fn, items)`` on up to ``workers`` threads, in completion order, consuming ``items``
-    lazily (at most ``workers`` in flight). A pool is only started once a second item shows up."""
-    it = iter(items)
-    first = next(it, _END)
-    if first is _END:
-        return
-    second = next(it, _END)
-    if second is _END or workers <= 1:
-        yield fn(cast(T, first))
-        if second is not _END:
-            yield fn(cast(T, second))
-            for item in it:
-                yield fn(item)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudfiles-file")
-    pending: set[Future[R]] = set()
-    try:
-        for item in itertools.chain((first, second), it):
-            pending.add(pool.submit(fn, cast(T, item)))
-            if len(pending) >= workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
-    finally:
-        for fut in pending:
-            fut.cancel()
-        pool.shutdown(wait=True)
+def _item_bytes(item: PutItem) -> int:
+    return buffer_nbytes(item.content)
 
 
 def _is_missing(err: OSError) -> bool:
@@ -191,6 +171,8 @@ class FileInterface(StorageInterface):
         self.root: str = path.path or ""
         self._order = ENCODING_SUFFIXES
         self._lock_dir_ready = False
+        #: False under ``fsync='none'``: writes stay atomic (temp + rename) but are not fsynced.
+        self.durable = fsync_policy(options.fsync) == "batch"
 
     # -- paths -------------------------------------------------------------------------------------
     def fullpath(self, key: str) -> str:
@@ -336,15 +318,26 @@ class FileInterface(StorageInterface):
         A batch of :data:`~.file_writes.SMALL_BATCH` or more objects with locking off is staged
         into temp files and committed in chunks: one syncfs, the renames, one fsync per directory
         (:func:`~.file_writes.commit_chunks`). Smaller batches and locked writes fsync and rename
-        each object on its own, under its lock.
+        each object on its own, under its lock. Writes that wait on no fsync of their own (the
+        chunked path, or ``fsync='none'``) run on one thread on a local disk (:mod:`.fskind`).
         """
         workers = 1 if self.options.green else max(1, min(MAX_WRITERS, int(self.options.concurrency or 1)))
         it = iter(items)
         head = list(itertools.islice(it, SMALL_BATCH))
         if self.options.locking or len(head) < SMALL_BATCH:
-            return _threaded(self._put_one, itertools.chain(head, it), workers)
+            if not self.durable:
+                workers = self._writers(workers)
+            return threaded(self._put_one, itertools.chain(head, it), workers, cost=_item_bytes)
         suffixes = [suffix for _enc, suffix in ENCODING_SUFFIXES]
-        return commit_chunks(_threaded(self._stage, itertools.chain(head, it), workers), suffixes, self.root)
+        if HAVE_SYNCFS or not self.durable:
+            workers = self._writers(workers)
+        staged = threaded(self._stage, itertools.chain(head, it), workers, cost=_item_bytes)
+        return commit_chunks(staged, suffixes, self.root, durable=self.durable)
+
+    def _writers(self, workers: int) -> int:
+        """Writer threads for writes that wait on no fsync: one on a local disk, where every create
+        in a directory takes its lock (more threads cost CPU, add nothing); ``workers`` elsewhere."""
+        return 1 if is_local_disk(self.root or os.curdir) else workers
 
     def _put_one(self, item: PutItem) -> PutResult:
         try:
@@ -368,10 +361,11 @@ class FileInterface(StorageInterface):
         try:
             base, final = self._target(item)
             # Without syncfs the chunk cannot be flushed at once: fsync each file as it is written.
-            tmp, nbytes, made_dirs = write_temp(final, item.content, sync=not HAVE_SYNCFS)
+            sync = self.durable and not HAVE_SYNCFS
+            tmp, nbytes, made_dirs = write_temp(final, item.content, sync=sync)
         except Exception as err:  # noqa: BLE001 - the failure is this item's result
             return PutResult(path=item.path, error=err)
-        return Staged(item.path, base, final, tmp, nbytes, made_dirs, synced=not HAVE_SYNCFS)
+        return Staged(item.path, base, final, tmp, nbytes, made_dirs, synced=sync)
 
     def _put(self, item: PutItem) -> int:
         base, final = self._target(item)
@@ -382,19 +376,20 @@ class FileInterface(StorageInterface):
                 if self._find(base) is not None:
                     raise object_exists(item.path)
                 try:
-                    return self.write_atomic(final, item.content, exclusive=True)
+                    return self.write_atomic(final, item.content, exclusive=True, sync=self.durable)
                 except FileExistsError:
                     raise object_exists(item.path) from None
-            nbytes = self.write_atomic(final, item.content)
+            nbytes = self.write_atomic(final, item.content, sync=self.durable)
             self._remove_variants(base, keep=final)
         return nbytes
 
     @staticmethod
-    def write_atomic(final: str, content: Any, *, exclusive: bool = False) -> int:
+    def write_atomic(final: str, content: Any, *, exclusive: bool = False, sync: bool = True) -> int:
         """Write ``content`` (bytes-like or a readable binary handle) to ``final`` atomically.
 
         The bytes go to a hidden temp file in the same directory (created, with parents, as needed),
-        are fsynced, and are renamed over ``final``. Returns the number of bytes written.
+        are fsynced (unless ``sync`` is False: the ``'none'`` policy), and are renamed over ``final``.
+        Returns the number of bytes written.
 
         ``exclusive``: never replace an existing ``final`` (FileExistsError instead). The finished temp
         file is hard-linked to ``final`` (``link`` fails atomically when the name exists), so readers
@@ -402,7 +397,7 @@ class FileInterface(StorageInterface):
         is created empty with ``O_EXCL`` and then replaced by the temp file: still exclusive, but a
         reader may briefly see it empty.
         """
-        tmp, nbytes, _made_dirs = write_temp(final, content, sync=True)
+        tmp, nbytes, _made_dirs = write_temp(final, content, sync=sync)
         try:
             if exclusive:
                 _link_exclusive(tmp, final)
@@ -447,7 +442,7 @@ class FileInterface(StorageInterface):
                 with self._lock(base, write=True):
                     found = self._find(base)
                     if found is None:
-                        self.write_atomic(base, b"")
+                        self.write_atomic(base, b"", sync=self.durable)
                     else:
                         os.utime(found[0])
                 yield path, None

@@ -13,6 +13,13 @@ chunk of up to :data:`CHUNK_OBJECTS` objects / :data:`CHUNK_BYTES` bytes:
    touched is fsynced once, so the new names are durable when ``puts`` returns.
 
 An object becomes visible at step 3 of its chunk, never before its bytes are durable.
+
+That is the ``'batch'`` policy. ``fsync='none'`` (``CloudFiles(fsync=...)`` or ``$CLOUDFILES_FSYNC``;
+:func:`fsync_policy`) keeps the temp file + rename, so a reader never sees a half-written object,
+but skips steps 2 and the directory fsyncs: the bytes reach the disk when the kernel writes them back
+(within ~30 s on Linux defaults), and a crash or power loss before that may lose the newest objects
+(or, on filesystems without ext4's rename heuristic, leave one empty). cloud-files 6.4.3 never fsyncs
+(and writes in place, so even a live reader can see half a file).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import os
 import shutil
 import socket
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +46,35 @@ TMP_SUFFIX = ".cftmp"
 #: Most objects (and encoded bytes) staged before one sync + rename round.
 CHUNK_OBJECTS = 512
 CHUNK_BYTES = 64 << 20
+#: Directories whose ``st_size`` exceeds this are not listed to find stale codec variants; each object
+#: probes its few variant names instead. A listing costs ~0.15 µs per entry and is made once per chunk,
+#: a probe ~1 µs per suffix per object: past ~25k entries (ext4: ~1 MiB of directory) probing is cheaper,
+#: and a directory of a million files (a CloudVolume mip level) would cost ~0.3 ms per object listed.
+LIST_DIR_MAX_BYTES = 1 << 20
 #: Below this many objects in a whole batch, fsync each file: a syncfs would flush every dirty page
 #: of the filesystem (other processes' too) for a handful of objects.
 SMALL_BATCH = 8
+#: names the fsync policy used when ``CloudFiles(fsync=None)``
+FSYNC_ENV = "CLOUDFILES_FSYNC"
+#: ``'batch'``: durable when ``puts`` returns (module doc); ``'none'``: atomic, durable at writeback.
+FSYNC_POLICIES = ("batch", "none")
+DEFAULT_FSYNC = "batch"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _MASK48 = (1 << 48) - 1
+
+
+def fsync_policy(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The fsync policy of file:// writes: ``option``, else ``$CLOUDFILES_FSYNC``, else :data:`DEFAULT_FSYNC`.
+
+    Raises ValueError for a name not in :data:`FSYNC_POLICIES`.
+    """
+    source = "fsync"
+    if option is None:
+        option = (os.environ if environ is None else environ).get(FSYNC_ENV, "").strip().lower() or DEFAULT_FSYNC
+        source = FSYNC_ENV
+    if option not in FSYNC_POLICIES:
+        raise ValueError(f"{source} must be one of {', '.join(map(repr, FSYNC_POLICIES))}; got {option!r}")
+    return option
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,10 +218,11 @@ class Staged:
 
 
 def commit_chunks(
-    staged: Iterable[Staged | PutResult], suffixes: Iterable[str], root: str
+    staged: Iterable[Staged | PutResult], suffixes: Iterable[str], root: str, *, durable: bool = True
 ) -> Iterator[PutResult]:
     """Results for a stream of staged writes (and already-final results, passed through): stages are
-    gathered into chunks, each synced, renamed into place and its directories fsynced (module doc)."""
+    gathered into chunks, each synced, renamed into place and its directories fsynced (module doc).
+    ``durable=False`` (the ``'none'`` policy) renames without the syncs."""
     suffixes = tuple(suffixes)
     chunk: list[Staged] = []
     nbytes = 0
@@ -201,16 +233,17 @@ def commit_chunks(
         chunk.append(item)
         nbytes += item.nbytes
         if len(chunk) >= CHUNK_OBJECTS or nbytes >= CHUNK_BYTES:
-            yield from _commit(chunk, suffixes, root)
+            yield from _commit(chunk, suffixes, root, durable)
             chunk, nbytes = [], 0
     if chunk:
-        yield from _commit(chunk, suffixes, root)
+        yield from _commit(chunk, suffixes, root, durable)
 
 
-def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str) -> Iterator[PutResult]:
+def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str, durable: bool) -> Iterator[PutResult]:
     failed: dict[int, BaseException] = {}
     try:
-        _sync_data(chunk)
+        if durable:
+            _sync_data(chunk)
     except OSError as err:
         # Nothing of this chunk may become visible un-synced: every object of it fails.
         for st in chunk:
@@ -221,21 +254,27 @@ def _commit(chunk: list[Staged], suffixes: tuple[str, ...], root: str) -> Iterat
     # One listing per directory replaces a failed unlink per codec suffix per object; the set is
     # kept current as this chunk renames and unlinks, so a key written twice in one chunk (two
     # encodings) ends with one variant.
-    present: dict[str, set[str]] = {}
+    present: dict[str, set[str] | None] = {}
     dirs: set[str] = set()
     for i, st in enumerate(chunk):
         dirname = os.path.dirname(st.final)
         try:
-            names = present.get(dirname)
-            if names is None:
-                names = present[dirname] = set(os.listdir(dirname))
+            if dirname in present:
+                names = present[dirname]
+            else:
+                names = present[dirname] = _listing(dirname)
             os.replace(st.tmp, st.final)
-            names.add(os.path.basename(st.final))
-            _remove_listed_variants(st, suffixes, names)
+            if names is None:
+                _remove_probed_variants(st, suffixes)
+            else:
+                names.add(os.path.basename(st.final))
+                _remove_listed_variants(st, suffixes, names)
         except OSError as err:
             with contextlib.suppress(OSError):
                 os.unlink(st.tmp)
             failed[i] = err
+        if not durable:
+            continue
         dirs.add(dirname)
         if st.made_dirs:  # new directories' own entries live in their parents
             parent = dirname
@@ -260,8 +299,8 @@ def _sync_data(chunk: list[Staged]) -> None:
     if HAVE_SYNCFS:
         # Usually one filesystem; one syncfs per distinct device.
         seen: set[int] = set()
-        for st in pending:
-            dirname = os.path.dirname(st.tmp)
+        dirnames = {os.path.dirname(st.tmp) for st in pending}  # one stat per directory, not per file
+        for dirname in sorted(dirnames):
             dev = os.stat(dirname).st_dev
             if dev not in seen:
                 seen.add(dev)
@@ -273,6 +312,29 @@ def _sync_data(chunk: list[Staged]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _listing(dirname: str) -> set[str] | None:
+    """The names in ``dirname``, or None when it is too large to list per chunk (probe instead)."""
+    if os.stat(dirname).st_size > LIST_DIR_MAX_BYTES:
+        return None
+    return set(os.listdir(dirname))
+
+
+def _remove_probed_variants(st: Staged, suffixes: tuple[str, ...]) -> None:
+    """Unlink the other codec variants of ``st.base``, trying each name (large directories)."""
+    for suffix in suffixes:
+        fname = st.base + suffix
+        if fname == st.final:
+            continue
+        try:
+            os.unlink(fname)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            # a directory of that name is not a stored variant (unlink gives EISDIR or EPERM)
+            if not os.path.isdir(fname):
+                raise
 
 
 def _remove_listed_variants(st: Staged, suffixes: tuple[str, ...], names: set[str]) -> None:
@@ -298,12 +360,17 @@ def _remove_listed_variants(st: Staged, suffixes: tuple[str, ...], names: set[st
 __all__ = [
     "CHUNK_BYTES",
     "CHUNK_OBJECTS",
+    "DEFAULT_FSYNC",
+    "FSYNC_ENV",
+    "FSYNC_POLICIES",
     "HAVE_SYNCFS",
+    "LIST_DIR_MAX_BYTES",
     "SMALL_BATCH",
     "TMP_SUFFIX",
     "Staged",
     "commit_chunks",
     "fsync_dir",
+    "fsync_policy",
     "host_tag",
     "temp_path",
     "write_temp",

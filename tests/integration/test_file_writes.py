@@ -39,25 +39,12 @@ def test_batch_creates_nested_directories(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not file_writes.HAVE_SYNCFS, reason="syncfs is Linux-only")
-def test_one_sync_per_chunk_not_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = {"syncfs": 0, "fsync": 0}
-    real_sync, real_fsync = file_writes.sync_filesystem_of, os.fsync
-
-    def count_sync(path: str) -> None:
-        calls["syncfs"] += 1
-        real_sync(path)
-
-    def count_fsync(fd: int) -> None:
-        calls["fsync"] += 1
-        real_fsync(fd)
-
-    monkeypatch.setattr(file_writes, "sync_filesystem_of", count_sync)
-    monkeypatch.setattr(os, "fsync", count_fsync)
+def test_one_sync_per_chunk_not_per_file(tmp_path: Path, syncs: dict[str, int]) -> None:
     cf = CloudFiles(f"file://{tmp_path}")
     n = file_writes.CHUNK_OBJECTS + 10
     cf.puts([(f"{i}", b"v") for i in range(n)])
-    assert calls["syncfs"] == 2  # two chunks
-    assert calls["fsync"] == 2  # the root directory, once per chunk
+    assert syncs["syncfs"] == 2  # two chunks
+    assert syncs["fsync"] == 2  # the root directory, once per chunk
 
 
 def test_small_batches_fsync_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
