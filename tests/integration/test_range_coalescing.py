@@ -7,14 +7,12 @@ import gzip
 import os
 import random
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cloudfiles import CloudFiles
-from cloudfiles.interfaces import remote
 from cloudfiles.reads import RESULT_KEYS
 
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
@@ -26,24 +24,6 @@ from servers import Nginx
 
 KiB = 1 << 10
 BUCKET = "eco"  # created by the s3_server fixture (tests/integration/conftest.py)
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every request the network interfaces hand to the engine during the test."""
-    seen: list[Any] = []
-    run = remote.RemoteInterface.run
-
-    def counting(self: remote.RemoteInterface, requests: Iterable[Any]) -> Iterator[Any]:
-        def tap() -> Iterator[Any]:
-            for req in requests:
-                seen.append(req)
-                yield req
-
-        return run(self, tap())
-
-    monkeypatch.setattr(remote.RemoteInterface, "run", counting)
-    return seen
 
 
 @pytest.fixture(scope="module")
