@@ -3,6 +3,8 @@
 import pycurl
 from typing_extensions import Self, disjoint_base
 
+SWEEP_SECONDS: float
+
 @disjoint_base
 class SocketLoop:
     """Drives one pycurl ``CurlMulti`` with epoll and libcurl's socket and timer callbacks set in C."""

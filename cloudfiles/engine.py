@@ -355,7 +355,7 @@ class Engine:
                 return
         if code:
             failure = transport_error(code, message, req.url)
-            reader_error = getattr(t.reader, "error", None)  # a file body whose read() raised
+            reader_error = getattr(t.source, "error", None)  # a file body whose read() raised
             if reader_error is not None:
                 failure.__cause__ = reader_error
             self._complete(t, ready, done, status, b"", failure)
@@ -420,7 +420,6 @@ class Engine:
             done.append(
                 Response(t.request, status, body, t.sink.header_lines, error, t.attempt, t.start, time.time())
             )
-            t.sink.reset()  # the handle may keep this sink: it must not keep the body alive
             return
         # A part of a split GET: the parent completes when its last part does.
         if split.error is None:

@@ -116,17 +116,17 @@ class HandlePool:
             if size is None:
                 size = os.fstat(fh.fileno()).st_size - t.file_pos if has_fileno(fh) else remaining(fh)
             source: BufferSource | FileSource = FileSource(fh.read)
+            t.source = source
         else:
-            if t.source is None:
-                t.source = BufferSource(body)
+            if isinstance(t.source, BufferSource):
+                t.source.rewind()  # a retry sends the same buffer again
             else:
-                t.source.rewind()
+                t.source = BufferSource(body)
             source = t.source
             size = source.size
         if not configured:
             c.setopt(pycurl.UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE)
         # libcurl holds only a pointer to the source: the transfer keeps it alive while it runs.
-        t.reader = source
         source.attach_to(c)
         if method == "PUT":
             if not configured:
@@ -142,11 +142,12 @@ class HandlePool:
         """Take back ``c`` (already removed from its multi). ``kind``: its request's reusable kind, or None
         to reset it."""
         if kind is None:
-            # reset() drops the references to sinks and bodies, so a finished body is not kept alive here.
+            # reset() drops pycurl's references to whatever a request's options named (a file body).
             self.configured.pop(c, None)
             c.reset()
         # A handle that ran a plain GET or buffer PUT keeps its options for the next request of that
-        # kind (a reset and 5-7 setopts fewer per request); its sink drops the body on completion.
+        # kind (a reset and 5-7 setopts fewer per request). libcurl holds only C pointers to the sink
+        # and source, which the next request replaces before the handle runs again.
         self.free.append(c)
 
     def close(self) -> None:

@@ -39,7 +39,6 @@ class Transfer:
         "file_pos",
         "load",
         "range",
-        "reader",
         "request",
         "requeues",
         "sink",
@@ -65,9 +64,9 @@ class Transfer:
         self.waited = 0.0
         self.start = 0.0
         self.split = split  # set on the parts of a split GET
-        self.source: BufferSource | None = None
-        #: the body source libcurl reads from in this attempt (it holds only a pointer to it)
-        self.reader: BufferSource | FileSource | None = None
+        #: the body source libcurl reads from (it holds only a pointer to it): a buffer's is kept for
+        #: retries, a file's is made per attempt
+        self.source: BufferSource | FileSource | None = None
         self.file_pos: int | None = None
         self.range = byte_range  # a split part's [start, end)
         self.whole = whole  # a split GET fetched again in one piece (its object changed mid-download)

@@ -122,11 +122,6 @@ class Response:
         built = self._lines = lines.header_lines
         return built
 
-    @header_lines.setter
-    def header_lines(self, lines: list[bytes]) -> None:
-        self._lines = lines
-        self._headers = None
-
     @property
     def context(self) -> Any:
         return self.request.context

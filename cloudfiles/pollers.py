@@ -12,11 +12,10 @@ from typing import Any
 
 import pycurl
 
+from ._loop import SWEEP_SECONDS as _SWEEP  # seconds of socket silence before libcurl checks every socket
 from ._loop import SocketLoop
 
 _POLL_REMOVE = pycurl.POLL_REMOVE
-# Seconds of socket silence after which libcurl is asked to check every transfer (as SocketLoop does).
-_SWEEP = 0.25
 
 
 class SelectorPoller:

@@ -53,7 +53,10 @@ cdef extern from "<time.h>" nogil:
 # runs only transfers whose own timer expired, and libcurl may not arm a silent transfer's low-speed
 # check, so in a batch a stalled request would wait for its connect timeout instead of the read timeout.
 cdef double SWEEP = 0.25
-cdef int MAX_EVENTS = 256
+SWEEP_SECONDS = SWEEP  # for the gevent loop (cloudfiles.pollers), which sweeps the same way
+
+cdef enum:
+    MAX_EVENTS = 256  # epoll events taken per wait
 
 
 cdef struct LoopState:
@@ -233,7 +236,7 @@ cdef class SocketLoop:
 
     cdef LoopState st
     cdef object _multi
-    cdef epoll_event _events[256]
+    cdef epoll_event _events[MAX_EVENTS]
     cdef int _pid
 
     def __cinit__(self, object multi):

@@ -295,15 +295,20 @@ cdef class BodySink:
         self.st.heap = False
         return True
 
+    cdef void _drop_body(self):
+        """Let go of the body memory (a part's belongs to its parent)."""
+        if self.st.is_part:
+            return
+        if self.st.heap:
+            free(self.st.ptr)
+        self._buf = None
+        self.st.ptr = NULL
+        self.st.cap = 0
+        self.st.heap = False
+
     def reset(self):
         """Forget everything received (used before a retry)."""
-        if not self.st.is_part:
-            if self.st.heap:
-                free(self.st.ptr)
-            self._buf = None
-            self.st.ptr = NULL
-            self.st.cap = 0
-            self.st.heap = False
+        self._drop_body()
         self.st.pos = 0
         self.st.hdr_len = 0
         self.st.hdr_gen += 1
@@ -453,13 +458,7 @@ cdef class BodySink:
     def take_body(self):
         """The body as :meth:`body` gives it, after which this sink holds no body memory (headers stay)."""
         out = self.body()
-        if not self.st.is_part:
-            if self.st.heap:
-                free(self.st.ptr)
-            self._buf = None
-            self.st.ptr = NULL
-            self.st.cap = 0
-            self.st.heap = False
+        self._drop_body()
         return out
 
     def body(self):
