@@ -130,6 +130,8 @@ TAIL_FORMAT_REGEXP = re.compile(r"\|(?P<fmt>[\w\d-]+):$")
 # RFC 3986 scheme characters, e.g. "middleauth+https".
 _SCHEME_RE = re.compile(r"^(?P<proto>[A-Za-z][A-Za-z0-9+.\-]*)://")
 _WINDOWS_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+#: a key that is a single safe name: no separator, NUL, backslash or drive colon
+_PLAIN_NAME_RE = re.compile(r"[^/\\\x00:]+")
 
 # The alias registry rebinds these on every change: read them from cloudfiles.aliases at access time.
 _ALIAS_STATE = ("ALIASES_FROM_FILE", "ALLOWED_PROTOCOLS", "CLOUDPATH_REGEXP")
@@ -541,6 +543,8 @@ def safe_local_join(root: str, key: str) -> str:
         raise TypeError(f"key must be a str. Got: {type(key).__name__}")
     if key == "":
         return root
+    if _PLAIN_NAME_RE.fullmatch(key) and key != "..":
+        return os.path.join(root, key)  # one plain name (the common key): nothing below can apply
     if "\x00" in key:
         raise UnsafePathError(f"Unsafe key {key!r}: it contains a NUL byte.")
     if "\\" in key:

@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import errno
 import functools
+import io
 import itertools
 import os
 import re
@@ -143,6 +144,67 @@ def _is_missing(err: OSError) -> bool:
     return err.errno in _MISSING_ERRNOS
 
 
+#: flags of a read-only open (close-on-exec: a forked child must not keep our descriptors)
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+#: files at least this large are read by FileIO.readall (one buffer, grown in place) instead of one read
+_ONE_READ_MAX = 1 << 30
+
+
+def read_stored(fname: str, start: int | None, end: int | None) -> bytes | None:
+    """The bytes of ``fname`` in [start, end) (Python slice bounds; None, None: all of it), or None when
+    there is no such file (or it is a directory).
+
+    A descriptor, ``fstat`` and one ``read`` (or ``pread``) for a small file: no file object, no
+    ``isatty`` probe and no second read to find the end (asking one byte more than the size finds it).
+    """
+    try:
+        fd = os.open(fname, _O_READ)
+    except OSError as err:
+        if _is_missing(err):
+            return None
+        raise
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        size = st.st_size
+        if start is None and end is None:
+            return _read_to_end(fd, size)
+        # Python slice semantics (negative = from the end), the same on every local scheme.
+        lo, hi, _ = slice(start, end).indices(size)
+        if hi <= lo:
+            return b""
+        return _pread_exact(fd, hi - lo, lo)
+    finally:
+        os.close(fd)
+
+
+def _read_to_end(fd: int, size: int) -> bytes:
+    if size < _ONE_READ_MAX:
+        data = os.read(fd, size + 1)
+        if len(data) == size:  # asked for one byte more and got the size: the end was reached
+            return data
+        # The file changed size while read (or a short read): read on to the end, as a file object would.
+        rest = io.FileIO(fd, closefd=False).readall()
+        return data + rest if rest else data
+    return io.FileIO(fd, closefd=False).readall()
+
+
+def _pread_exact(fd: int, n: int, offset: int) -> bytes:
+    data = os.pread(fd, n, offset)
+    if len(data) == n or not data:
+        return data
+    chunks = [data]  # a short read: > 2 GiB, or the file shrank meanwhile
+    got = len(data)
+    while got < n:
+        chunk = os.pread(fd, n - got, offset + got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 #: link(2) errors meaning "this filesystem has no hard links" (not "the name exists")
 _NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV})
 
@@ -231,33 +293,21 @@ class FileInterface(StorageInterface):
 
     def _get(self, item: GetItem) -> GetResult:
         base = self.fullpath(item.path)
+        if not self.options.locking:
+            return self._get_unlocked(item, base)
         with self._lock(base, write=False):
-            order = self._order
-            for i, (enc, suffix) in enumerate(order):
-                try:
-                    f = open(base + suffix, "rb")  # noqa: SIM115
-                except OSError as err:
-                    if _is_missing(err):
-                        continue
-                    raise
-                with f:
-                    data = self._read(f, item.start, item.end)
-                if i:
-                    self._promote(i)
-                return GetResult(item=item, content=data, encoding=enc)
-        return GetResult(item=item)
+            return self._get_unlocked(item, base)
 
-    @staticmethod
-    def _read(f: Any, start: int | None, end: int | None) -> bytes:
-        if start is None and end is None:
-            return bytes(f.read())
-        # Python slice semantics (negative = from the end), the same on every local scheme.
-        size = os.fstat(f.fileno()).st_size
-        lo, hi, _ = slice(start, end).indices(size)
-        if hi <= lo:
-            return b""
-        f.seek(lo)
-        return bytes(f.read(hi - lo))
+    def _get_unlocked(self, item: GetItem, base: str) -> GetResult:
+        order = self._order
+        for i, (enc, suffix) in enumerate(order):
+            data = read_stored(base + suffix, item.start, item.end)
+            if data is None:
+                continue
+            if i:
+                self._promote(i)
+            return GetResult(item=item, content=data, encoding=enc)
+        return GetResult(item=item)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
         for path in paths:

@@ -591,3 +591,16 @@ def test_safe_local_join_traversal_combinations(parts: list[str]) -> None:
         return
     norm = os.path.normpath(joined)
     assert norm == root or norm.startswith(root + "/")
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.text(max_size=20))
+def test_safe_local_join_plain_name_shortcut_matches_the_general_join(key: str) -> None:
+    # A single plain name takes a shortcut; whatever it gives must be what the general join gives.
+    root = "/srv/root"
+    try:
+        joined = paths.safe_local_join(root, key)
+    except UnsafePathError:
+        assert key in ("..",) or any(ch in key for ch in "/\\\x00:")
+        return
+    assert joined == (os.path.join(root, *key.split("/")) if key else root)
