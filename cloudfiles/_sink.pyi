@@ -56,6 +56,8 @@ class BodySink:
         """pycurl WRITEFUNCTION (and tests). Returning 0 aborts the transfer (CURLE_WRITE_ERROR)."""
     def header_value(self, name: bytes) -> str | None:
         """Value of header ``name`` (lower-case bytes) among the received lines (the first wins), or None."""
+    def pick_headers(self, wanted: dict[bytes, str]) -> dict[str, str]:
+        """:func:`pick_headers` over the received lines, read in place (no list of lines is built)."""
     def take_body(self) -> bytes:
         """The body, after which this sink holds no body memory (its header lines stay)."""
     def body(self) -> bytes:

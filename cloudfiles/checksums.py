@@ -186,9 +186,6 @@ def s3_part_size_candidates(size: int, num_parts: int, part_size: int | None = N
 
 _CRC32C_POLY = 0x82F63B78  # reflected form of 0x1EDC6F41
 _MASK32 = 0xFFFFFFFF
-# google_crc32c takes only bytes: other buffers are fed in slices of this size, so checksumming a
-# large array never copies all of it at once.
-_CRC_SLICE = 1 << 20
 
 
 def crc32c(binary: Any, crc: int = 0) -> int:
@@ -200,10 +197,8 @@ def crc32c(binary: Any, crc: int = 0) -> int:
     data = _as_buffer(binary)
     if isinstance(data, bytes):
         return int(_google_crc32c.extend(crc, data))
-    view = memoryview(data).cast("B")
-    for pos in range(0, view.nbytes, _CRC_SLICE):
-        crc = _google_crc32c.extend(crc, view[pos : pos + _CRC_SLICE].tobytes())
-    return int(crc)
+    # Other buffers (an upload's memoryview, numpy arrays) in place, without a copy.
+    return int(_crc32c_buffers.crc32c(memoryview(data).cast("B"), crc))
 
 
 def crc32c_view(binary: Any, crc: int = 0) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._sink import BodySink
+from ._sink import BodySink, pick_headers
 from ._sink import header_value as header_value  # raw header-line lookups, in C
 from .exceptions import CloudFilesError, TransportError
 
@@ -150,6 +150,14 @@ class Response:
         if isinstance(lines, list):
             return header_value(lines, name.lower().encode("latin-1"))
         return lines.header_value(name.lower().encode("latin-1"))
+
+    def pick_headers(self, wanted: dict[bytes, str]) -> dict[str, str]:
+        """``{wanted[name]: value}`` of the headers named in ``wanted`` (lower-case bytes -> key), found in
+        one pass over the raw lines in C (:func:`cloudfiles._sink.pick_headers`), a later line winning."""
+        lines = self._lines
+        if isinstance(lines, list):
+            return pick_headers(lines, wanted)
+        return lines.pick_headers(wanted)
 
     @property
     def ok(self) -> bool:

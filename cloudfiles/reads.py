@@ -142,8 +142,8 @@ def iget(
             if tm is not None:
                 _land(res, tm, flights)
             content = res.content
-            if (type(content) is bytes and res.error is None and res.encoding is None and res.server_hash is None
-                    and queue.empty):
+            if (type(content) is bytes and res.error is None and res.encoding is None
+                    and (res.server_hash is None or res.verified) and queue.empty):
                 # Whole bytes with nothing to verify or decode, and nothing ahead of them: the result
                 # dict finish_get would build, built here (the common small GET, once per object).
                 item = res.item

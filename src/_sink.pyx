@@ -455,6 +455,18 @@ cdef class BodySink:
             start = i + 1
         return None
 
+    def pick_headers(self, dict wanted):
+        """:func:`pick_headers` over the received lines, read in place (no list of lines is built)."""
+        cdef dict found = {}
+        cdef Py_ssize_t start = 0, i
+        for i in range(self.st.hdr_len):
+            if self.st.hdr[i] == 10:  # "\n" ends a line
+                _pick_line(self.st.hdr + start, i + 1 - start, wanted, found)
+                start = i + 1
+        if start < self.st.hdr_len:
+            _pick_line(self.st.hdr + start, self.st.hdr_len - start, wanted, found)
+        return found
+
     def take_body(self):
         """The body as :meth:`body` gives it, after which this sink holds no body memory (headers stay)."""
         out = self.body()
@@ -599,28 +611,29 @@ def pick_headers(list lines, dict wanted):
     """``{wanted[name]: value}`` for each line whose lower-cased name (bytes) is a key of ``wanted``;
     values stripped and decoded as latin-1, a later line winning over an earlier one."""
     cdef dict found = {}
-    cdef const char* s
-    cdef char lowered[128]
-    cdef Py_ssize_t colon, i, n
-    cdef char c
     cdef bytes line
     for item in lines:
         line = <bytes?>item
-        s = line
-        n = len(line)
-        colon = -1
-        for i in range(n if n < 128 else 128):
-            c = s[i]
-            if c == 58:
-                colon = i
-                break
-            lowered[i] = c + 32 if 65 <= c <= 90 else c
-        if colon <= 0:
-            continue
-        key = wanted.get(lowered[:colon])
-        if key is not None:
-            found[key] = _stripped_value(s, colon + 1, n)
+        _pick_line(line, len(line), wanted, found)
     return found
+
+
+cdef inline void _pick_line(const char* s, Py_ssize_t n, dict wanted, dict found) except *:
+    # One raw header line: if its name (lower-cased, up to 128 bytes) is wanted, its value goes in found.
+    cdef char lowered[128]
+    cdef Py_ssize_t colon = -1, i
+    cdef char c
+    for i in range(n if n < 128 else 128):
+        c = s[i]
+        if c == 58:  # ":"
+            colon = i
+            break
+        lowered[i] = c + 32 if 65 <= c <= 90 else c
+    if colon <= 0:
+        return
+    key = wanted.get(lowered[:colon])
+    if key is not None:
+        found[key] = _stripped_value(s, colon + 1, n)
 
 
 def prefault(bytes buf, Py_ssize_t offset=0, Py_ssize_t length=-1):

@@ -224,6 +224,19 @@ def test_a_response_built_from_a_sink_reads_like_one_built_from_lines() -> None:
         assert resp.header("X-A") == "1" and resp.header("etag") == "e" and resp.header("nope") is None
         assert resp.header_lines == lines[1:]
         assert resp.headers == {"x-a": "1,2", "etag": "e"}
+        # the lines are scanned in place from the sink: the same answer as from the list, the last line winning
+        assert resp.pick_headers({b"x-a": "a", b"etag": "tag", b"nope": "n"}) == {"a": "2", "tag": "e"}
+
+
+def test_a_sink_picks_headers_from_its_raw_lines_as_the_list_function_does() -> None:
+    from cloudfiles._sink import pick_headers
+
+    lines = [b"HTTP/1.1 200 OK\r\n", b"ETag: first\r\n", b"X-Amz-Checksum-CRC32C:  AAAA \r\n", b"etag: second\r\n",
+             b"no colon\r\n", b": x\r\n", b"A" * 200 + b": long\r\n", b"\r\n"]
+    sink = _fed(lines)
+    wanted = {b"etag": "etag", b"x-amz-checksum-crc32c": "crc", b"absent": "absent", b"a" * 200: "long"}
+    assert sink.pick_headers(wanted) == pick_headers(sink.header_lines, wanted) == {"etag": "second", "crc": "AAAA"}
+    assert _fed([b"HTTP/1.1 200 OK\r\n"]).pick_headers(wanted) == {}
 
 
 def test_a_body_announced_larger_than_memory_aborts_the_transfer_by_name() -> None:

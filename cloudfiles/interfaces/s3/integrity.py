@@ -43,9 +43,12 @@ _GET_HEADERS = {
 }
 
 
-def scan_headers(lines: list[bytes]) -> dict[str, str]:
-    """The headers a GET's integrity and decoding need, from raw header lines (names lower-cased)."""
-    return pick_headers(lines, _GET_HEADERS)
+def scan_headers(source: list[bytes] | engine.Response) -> dict[str, str]:
+    """The headers a GET's integrity and decoding need (names lower-cased), from raw header lines or a
+    response (read in place, no list of lines built)."""
+    if isinstance(source, list):
+        return pick_headers(source, _GET_HEADERS)
+    return source.pick_headers(_GET_HEADERS)
 
 
 def expected_hash(headers: dict[str, str]) -> tuple[str, str] | None:
