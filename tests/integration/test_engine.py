@@ -354,3 +354,21 @@ def test_kept_handles_forget_the_previous_requests_headers_and_bodies(nginx, fil
         assert resp.ok
     for i in range(5):
         assert engine.request_one(Request("GET", f"{nginx.url}/kept/{i}")).body == bytes([i]) * (i + 1)
+
+
+def test_requests_are_taken_in_runs_bounded_by_count_and_body_bytes():
+    from collections import deque
+
+    from cloudfiles.engine import PULL_BYTES, _pull
+
+    gets = iter([Request("GET", f"http://127.0.0.1:9/{i}") for i in range(50)])
+    taken: deque = deque()
+    assert _pull(gets, taken, 20) is True and len(taken) == 20  # a run of 20: no bodies to bound it
+    assert _pull(gets, taken, 40) is False and len(taken) == 50  # the input ran out
+
+    body = b"x" * (PULL_BYTES // 3 + 1)
+    puts = iter([Request("PUT", f"http://127.0.0.1:9/{i}", body=body) for i in range(10)])
+    taken.clear()
+    assert _pull(puts, taken, 20) is True
+    assert len(taken) == 3  # the third body passed the byte budget: the run stopped there
+    assert [t.request.body for t in taken] == [body] * 3
