@@ -172,7 +172,7 @@ def coalesced_gets(
         ranged: dict[tuple[str, int | None], list[GetItem]] = {}
         held = 0
         for item in items:
-            if byte_span(item) is None:
+            if item.end is None or byte_span(item) is None:  # (an open end: the common whole GET, checked first)
                 yield item
                 continue
             ranged.setdefault((item.path, item.part_size), []).append(item)
@@ -185,7 +185,7 @@ def coalesced_gets(
     results = get_files(requests())
     try:
         for res in results:
-            entry = pending.pop(id(res.item), None)
+            entry = pending.pop(id(res.item), None) if pending else None
             if entry is None:
                 yield res
                 continue
