@@ -159,8 +159,9 @@ def iget(
                 }
                 continue
             cost = decode_cost(res, raw)
-            if not cost and queue.empty:
-                # Nothing to verify or decode, and nothing ahead of it: straight out, no queue round trip.
+            if queue.empty and not codecpool.should_offload(cost, inline):
+                # Too little work for a codec worker (the queue would run it here and now), and nothing
+                # ahead of it: finished and out at once, no queue round trip.
                 done = finish_get(res, raw, label)
                 if not refetch(done, again, part_size):
                     yield _account(done, bar, raise_errors)
