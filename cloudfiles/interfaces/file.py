@@ -144,8 +144,8 @@ def _is_missing(err: OSError) -> bool:
     return err.errno in _MISSING_ERRNOS
 
 
-#: flags of a read-only open (close-on-exec: a forked child must not keep our descriptors)
-_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+#: flags of a read-only open (os.open makes descriptors non-inheritable by itself: no O_CLOEXEC needed)
+_O_READ = os.O_RDONLY
 #: files at least this large are read by FileIO.readall (one buffer, grown in place) instead of one read
 _ONE_READ_MAX = 1 << 30
 
