@@ -293,20 +293,14 @@ class FileInterface(StorageInterface):
 
     def _get(self, item: GetItem) -> GetResult:
         base = self.fullpath(item.path)
-        if not self.options.locking:
-            return self._get_unlocked(item, base)
         with self._lock(base, write=False):
-            return self._get_unlocked(item, base)
-
-    def _get_unlocked(self, item: GetItem, base: str) -> GetResult:
-        order = self._order
-        for i, (enc, suffix) in enumerate(order):
-            data = read_stored(base + suffix, item.start, item.end)
-            if data is None:
-                continue
-            if i:
-                self._promote(i)
-            return GetResult(item=item, content=data, encoding=enc)
+            for i, (enc, suffix) in enumerate(self._order):
+                data = read_stored(base + suffix, item.start, item.end)
+                if data is None:
+                    continue
+                if i:
+                    self._promote(i)
+                return GetResult(item=item, content=data, encoding=enc)
         return GetResult(item=item)
 
     def head_files(self, paths: Iterable[str]) -> Iterator[HeadResult]:
