@@ -25,6 +25,19 @@ from .typing import GetResultDict
 #: Keys of every multi-item ``get`` result dict, in this order.
 RESULT_KEYS = ("path", "content", "byte_range", "error", "compress", "raw", "tags")
 
+#: ``byte_range`` of every whole-object result: one shared tuple of None. A result dict that holds only
+#: atomic values (str, bytes, None, a shared tuple of None) is never tracked by the cyclic GC, so a list
+#: of a million results adds nothing to the collections it triggers (a fresh tuple per result made each
+#: dict a container the collector walks, young and old: README "Design").
+WHOLE_OBJECT = (None, None)
+
+
+def byte_range_of(item: GetItem) -> tuple[int | None, int | None]:
+    """The result's ``byte_range`` of ``item`` (the shared :data:`WHOLE_OBJECT` for a whole object)."""
+    if item.start is None and item.end is None:
+        return WHOLE_OBJECT
+    return (item.start, item.end)
+
 
 def check_integrity(res: GetResult, content: Any) -> None:
     """Compare the server's hash of a whole object with the downloaded bytes."""
@@ -72,7 +85,7 @@ def finish_get(
     return {
         "path": item.path,
         "content": content,
-        "byte_range": (item.start, item.end),
+        "byte_range": byte_range_of(item),
         "error": error,
         "compress": res.encoding if label is None else label(res.encoding, res.content is not None),
         "raw": raw,
@@ -151,7 +164,7 @@ def iget(
                 yield {
                     "path": item.path,
                     "content": content,
-                    "byte_range": (item.start, item.end),
+                    "byte_range": byte_range_of(item),
                     "error": None,
                     "compress": plain_label,
                     "raw": raw,
@@ -226,6 +239,8 @@ def fill_buffers(results: Iterable[GetResultDict], views: list[memoryview], absp
 
 __all__ = [
     "RESULT_KEYS",
+    "WHOLE_OBJECT",
+    "byte_range_of",
     "check_integrity",
     "decode_cost",
     "fill_buffers",
