@@ -44,6 +44,7 @@ CLOUD_FILES = "cloud-files 6.4.3"
 OBSTORE = "obstore 0.12.1"
 S5CMD = "s5cmd"
 RAW = "raw pycurl loop"
+RAW_KEPT = "raw pycurl loop, bodies kept"
 
 # -- client programs: snippets run by common.run_client; constants are prepended per run -------------
 HTTP_OBSTORE = OBSTORE_FAN_OUT + """
@@ -327,6 +328,7 @@ def build_and_run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[
             clients = [
                 Client(OURS, ours, CF_HTTP, {"get": GET_ALL}),
                 Client(RAW, ours, bench_http_get.RAW_SETUP, {"get": bench_http_get.RAW_BODY}),
+                Client(RAW_KEPT, ours, bench_http_get.RAW_KEPT_SETUP, {"get": bench_http_get.RAW_KEPT_BODY}),
             ]
             if cfp:
                 clients.append(Client(CLOUD_FILES, cfp, CF_HTTP, {"get": GET_ALL}, n=peer_n))
