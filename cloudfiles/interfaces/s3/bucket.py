@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote_plus
 
 from ... import engine
-from ...exceptions import CloudFilesError
 from ...sigv4 import encode_query
 from ..base import ListEntry
 from .client import S3Client, _Op
 from .errors import S3_NS, child_text, local_name, parse_s3_error, parse_xml
+from .listing import entries, read_page
 
 __all__ = ["S3Bucket"]
-
-
-def _identity(text: str) -> str:
-    return text
 
 
 class S3Bucket(S3Client):
@@ -53,43 +48,11 @@ class S3Bucket(S3Client):
             resp = self.one(_Op(make))
             if not resp.ok:
                 raise self._error(resp)
-            entries, next_token = self._parse_listing(resp.body, base, flat, size, token)
-            yield from entries
-            if not next_token:
+            page = read_page(resp.body)
+            yield from entries(page, base, flat=flat, size=size, token=token)
+            if not page.next_token:
                 return
-            token = next_token
-
-    @staticmethod
-    def _parse_listing(
-        body: bytes, base: str, flat: bool, size: bool, token: str | None
-    ) -> tuple[list[ListEntry], str | None]:
-        root = parse_xml(body)
-        if root is None:
-            raise CloudFilesError("ListObjectsV2 answered with a body that is not XML")
-        ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-        url_encoded = (root.findtext(f"{ns}EncodingType") or "").lower() == "url"
-        decode: Callable[[str], str] = unquote_plus if url_encoded else _identity
-        nbase = len(base)
-        # As cloud-files listed a page: its common prefixes ("dir/" entries of a flat listing) first,
-        # then its objects, each in the server's order.
-        names: list[tuple[str, int | None]] = []
-        for common in root.iterfind(f"{ns}CommonPrefixes"):
-            name = decode(common.findtext(f"{ns}Prefix") or "")[nbase:]
-            if name:
-                names.append((name, None))
-        for contents in root.iterfind(f"{ns}Contents"):
-            key = decode(contents.findtext(f"{ns}Key") or "")
-            name = key[nbase:]
-            if not name or (not flat and name.endswith("/")):
-                continue  # the directory's own marker object; directory markers when recursing
-            nbytes = None
-            if size:
-                text = contents.findtext(f"{ns}Size")
-                nbytes = int(text) if text else None
-            names.append((name, nbytes))
-        truncated = (root.findtext(f"{ns}IsTruncated") or "").lower() == "true"
-        next_token = root.findtext(f"{ns}NextContinuationToken") if truncated else None
-        return [ListEntry(name, nbytes, token) for name, nbytes in names], next_token
+            token = page.next_token
 
     # -- bucket-level helpers ----------------------------------------------------------------------
     def create_bucket(self) -> None:
