@@ -61,8 +61,9 @@ def test_plain_pages_are_scanned_and_read_as_the_parser_reads_them() -> None:
     page(contents("pre/a"), declaration='<?xml version="1.0" encoding="ISO-8859-1"?>'),
     page(contents("pre/a")).replace(b"<Contents>", b'<Contents a="1">'),
     page(contents("pre/a")).replace(b"<IsTruncated>false</IsTruncated>", b""),
+    page(contents("pre/a%20b"), encoding="&#117;rl"),
 ], ids=["entity", "cr", "cdata", "comment", "tag-in-key", "some-sizes", "token-entity", "latin-1", "attribute",
-        "no-truncated"])
+        "no-truncated", "encoding-type-entity"])
 def test_pages_the_scan_cannot_vouch_for_go_to_the_parser(body: bytes) -> None:
     assert scan_page(body) is None
     assert read_page(body) == tree_page(body)

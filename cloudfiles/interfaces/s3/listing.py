@@ -73,11 +73,14 @@ def scan_page(body: bytes) -> Page | None:
         return None  # an element in a form the expressions miss, or sizes for some objects only
     truncated = _TRUNCATED.search(body)
     token = _NEXT_TOKEN.search(body)
-    if truncated is None or (token is None and b"NextContinuationToken" in body):
+    encoding = _ENCODING_TYPE.search(body)
+    if truncated is None or (token is None and b"NextContinuationToken" in body) or (
+        encoding is None and b"EncodingType" in body
+    ):
         return None
     try:
         page = Page(
-            url_encoded=_text(_ENCODING_TYPE.search(body)).strip().lower() == "url",
+            url_encoded=_text(encoding).strip().lower() == "url",
             prefixes=[prefix.decode("utf-8") for prefix in prefixes],
             contents=list(zip(
                 [key.decode("utf-8") for key in keys],
