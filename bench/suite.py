@@ -632,6 +632,44 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+def floor_targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """Issue 15's targets (closer to the floor): (target, measured, met?)."""
+    out: list[tuple[str, str, bool | None]] = []
+
+    def get(case: str | None, op: str, client: str) -> dict[str, float] | None:
+        return results.get(case, {}).get("ops", {}).get(op, {}).get(client) if case else None
+
+    def of_floor(r: dict[str, float], floor: dict[str, float] | None, label: str = "floor") -> str:
+        return f" ({label} {floor['cpu_us']:.1f}, {r['cpu_us'] / floor['cpu_us']:.2f}x)" if floor else ""
+
+    def cpu_vs_floor(case: str, op: str, target: str, limit: Callable[[float], float]) -> None:
+        """``limit(floor CPU-µs)``: the most CPU-µs per object the target allows."""
+        r, floor, kept = get(case, op, OURS), get(case, op, RAW), get(case, op, RAW_KEPT)
+        if r is not None and floor is not None:
+            out.append((target, f"{r['cpu_us']:.1f} µs" + of_floor(r, floor) + of_floor(r, kept, "bodies kept"),
+                        r["cpu_us"] <= limit(floor["cpu_us"])))
+
+    def faster(case: str | None, op: str, peer: str, factor: float, key: str, target: str) -> None:
+        r, p = get(case, op, OURS), get(case, op, peer)
+        if r is not None and p is not None:
+            out.append((target, f"{r[key] / p[key]:.2f}x ({r[key]:,.0f} vs {p[key]:,.0f})", r[key] >= factor * p[key]))
+
+    cpu_vs_floor("nginx 10k x 4 KiB", "get", "nginx 10k x 4 KiB GET <= 25 client CPU-µs/obj", lambda _: 25.0)
+    for op in ("get", "put"):
+        cpu_vs_floor("s3 10k x 4 KiB", op, f"SeaweedFS {op.upper()} <= 1.25x the raw floor's CPU",
+                     lambda floor: 1.25 * floor)
+    for case in sorted(c for c in results if c.startswith("s3 1 x ")):
+        faster(case, "get", OBSTORE, 1, "mb_s", f"{case} GET >= obstore MB/s")
+    faster("file 10k x 4 KiB", "put", CLOUD_FILES, 1, "obj_s", "file:// put >= 1x cloud-files obj/s")
+    faster("file 10k x 4 KiB", "get", CLOUD_FILES, 5, "obj_s", "file:// get >= 5x cloud-files obj/s")
+    shard = next((c for c in results if c.startswith("shard ")), None)
+    if (r := get(shard, "get", OURS)) and (o := get(shard, "get", OBSTORE)):
+        speed, cpu = r["obj_s"] / o["obj_s"], r["cpu_us"] / o["cpu_us"]
+        out.append(("shard ranges >= 2x obstore's ranges/s at <= 1/2 its CPU", f"{speed:.2f}x at {cpu:.2f}x CPU",
+                    speed >= 2 and cpu <= 0.5))
+    return out
+
+
 def plot(results: dict[str, Any], path: Path) -> bool:
     try:
         import matplotlib
@@ -711,6 +749,11 @@ def main(argv: list[str] | None = None) -> Path:
           report(results, args), "\n## Issue 8 targets\n",
           table([[t, m, {True: "met", False: "missed", None: "-"}[ok]] for t, m, ok in checks],
                 ["target", "measured", ""])]
+    floors = floor_targets(results)
+    if floors:
+        md += ["\n## Issue 15 targets (closer to the floor)\n",
+               table([[t, m, {True: "met", False: "missed", None: "-"}[ok]] for t, m, ok in floors],
+                     ["target", "measured", ""])]
     md += gil_section(results)
     if plotted:
         md.append(f"\n![objects/s per client per case]({png.name})\n")
