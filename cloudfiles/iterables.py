@@ -32,13 +32,18 @@ def nvl(*args: Any) -> Any:
     return args[-1]
 
 
-def sip(iterable: Iterable[T], block_size: int) -> Generator[list[T], None, None]:
+def sip(iterable: Iterable[T], block_size: int | None) -> Generator[list[T], None, None]:
     """Lazily cut ``iterable`` into lists of ``block_size`` items (the last one may be shorter).
 
-    Only one block is held in memory at a time, so generators of any length can be streamed.
+    Only one block is held in memory at a time, so generators of any length can be streamed. A
+    ``block_size`` that is None or below 1 yields everything as one block, as cloud-files' ``sip`` does
+    (CloudVolume passes ``block_size=None`` through ``transfer_to`` for sharded volumes).
     """
-    if block_size < 1:
-        raise ValueError(f"block_size must be at least 1. Got: {block_size}")
+    if block_size is None or block_size < 1:
+        whole = list(iterable)
+        if whole:
+            yield whole
+        return
     iterator = iter(iterable)
     while True:
         block = list(itertools.islice(iterator, block_size))

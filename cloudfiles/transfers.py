@@ -22,13 +22,23 @@ from .streaming import plan_sizes
 if TYPE_CHECKING:
     from .cloudfiles import CloudFiles
 
+#: Objects per block when the caller leaves it open.
+DEFAULT_BLOCK_SIZE = 64
+
+
+def bounded_block_size(block_size: int | None) -> int:
+    """The block size a copy runs with: cloud-files reads None, 0 or less as "all in one block"; blocks
+    only pace the work (the copied objects are the same), and a bounded block bounds the open source
+    files and buffered bodies, so those run in blocks of the default size."""
+    return DEFAULT_BLOCK_SIZE if block_size is None or block_size < 1 else block_size
+
 
 def transfer(
     src: CloudFiles,
     dest: CloudFiles,
     items: Iterable[Any],
     *,
-    block_size: int,
+    block_size: int | None,
     reencode: Any,
     content_type: str | None,
     allow_missing: bool,
@@ -36,6 +46,7 @@ def transfer(
     bar: Any,
 ) -> TransmissionMonitor:
     """Copy ``items`` (names, ``(src, dest[, size])`` or ``{'path', 'dest_path'}``) from ``src`` to ``dest``."""
+    block_size = bounded_block_size(block_size)
     target = None if reencode is None else normalize_compress(reencode)
     copier = src.interface.server_copier(dest.interface) if reencode is None and content_type is None else None
     if copier is not None:
@@ -79,8 +90,9 @@ def _server_copy_block(
         dest.puts([(dests[name], b"") for name in missing], progress=False, parallel=1)
 
 
-def move(src: CloudFiles, dest: CloudFiles, items: Iterable[Any], *, block_size: int, bar: Any) -> None:
+def move(src: CloudFiles, dest: CloudFiles, items: Iterable[Any], *, block_size: int | None, bar: Any) -> None:
     """Move ``items`` from ``src`` into ``dest``: renamed where the stores allow, else copied then deleted."""
+    block_size = bounded_block_size(block_size)
     rename = src.interface.renamer(dest.interface)
     if rename is not None:
         for item in items:

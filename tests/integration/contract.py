@@ -511,6 +511,24 @@ class StorageContract:
         store.reader.transfer_to(mem, paths=["c", ("t/a", "renamed")])
         assert mem.get(["c", "renamed"], return_dict=True) == {"c": PAYLOAD, "renamed": b"A" * 100}
 
+    @requires("can_write")
+    def test_transfer_and_moves_take_block_size_none(self, store: Store, tmp_path: Any) -> None:
+        # cloud-files reads block_size None (CloudVolume's sharded transfer_to passes it) or 0 as one block
+        files = {f"bs/{i}": bytes([65 + i]) * (i + 1) for i in range(5)}
+        self.seed(store, files)
+        for block_size in (None, 0):
+            dest = CloudFiles(f"file://{tmp_path}/bs-{block_size}")
+            store.reader.transfer_to(dest, paths=list(files), block_size=block_size)
+            assert dest.get(list(files), return_dict=True) == files
+            same = store.writer.cloudpath.rstrip("/") + f"/copied-{block_size}"
+            store.writer.transfer_to(same, paths=list(files), block_size=block_size)
+            copied = store.writer.get([f"copied-{block_size}/{k}" for k in files], return_dict=True)
+            assert copied == {f"copied-{block_size}/{k}": v for k, v in files.items()}
+            moved = CloudFiles(f"mem://moved-{id(self)}-{block_size}")
+            dest.moves(moved, list(files), block_size=block_size)
+            assert moved.get(list(files), return_dict=True) == files
+            assert not any(dest.exists(list(files)).values())
+
     @requires(encoding="gzip")
     def test_transfer_encodings(self, store: Store, tmp_path: Any) -> None:
         store.writer.put("g", PAYLOAD, compress="gzip")
