@@ -4,9 +4,13 @@
 ``parallel`` worker processes, collecting the blocks' results as they complete. ``@parallelize`` gives
 a method ``f(self, items, **kwargs)`` a ``parallel=`` keyword (default ``self.parallel``) that does this.
 
-Workers are *spawned* (not forked: forking a process that holds threads, curl handles or gevent hubs
-is unsafe), so ``fn`` and the blocks travel by pickle: module-level functions, methods of picklable
-objects and ``functools.partial`` of those work; lambdas do not (cloud-files shipped them with dill).
+Workers start by the process's default start method, as cloud-files' pathos pool's did: on Linux they
+are forked (before Python 3.14), so a script with no ``if __name__ == "__main__":`` guard works as it did
+there. A forked worker starts with no engines and unlocked module locks (see :mod:`cloudfiles.enginecache`
+and :mod:`cloudfiles.forksafe`); it never touches the parent's connections. A program that wants
+spawned workers says so once, ``multiprocessing.set_start_method("spawn")``. Either way ``fn`` and the
+blocks travel by pickle: module-level functions (a script's own included), methods of picklable objects
+and ``functools.partial`` of those work; lambdas do not (cloud-files shipped them with dill).
 """
 
 from __future__ import annotations
@@ -43,11 +47,10 @@ def block_size(total: int | None, parallel: int) -> int:
 def run_blocks(
     call: Callable[[list[Any]], tuple[Any, ...]], inputs: Iterable[Any], parallel: int, size: int
 ) -> Iterator[tuple[list[Any], Any]]:
-    """``(block, result)`` of each block of ``inputs``, in completion order, from ``parallel`` spawned
+    """``(block, result)`` of each block of ``inputs``, in completion order, from ``parallel`` worker
     processes; ``call(block)`` is ``(fn, *args)`` submitted for it. At most ``2 * parallel`` blocks are
     pending, so a generator is read only as workers free up."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=multiprocessing.get_context()) as pool:
         pending: dict[Future[Any], list[Any]] = {}
         for block in sip(inputs, size):
             pending[pool.submit(*call(block))] = block
@@ -84,7 +87,7 @@ def run_facade(cf: Any, method: str, items: Iterable[Any], parallel: int, total:
 
 
 def _facade_worker(cf: Any, method: str, block: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Runs in a spawned process: one block through the unpickled CloudFiles, serially."""
+    """Runs in a worker process: one block through the unpickled CloudFiles, serially."""
     return getattr(cf, method)(block, **kwargs)
 
 

@@ -344,6 +344,29 @@ def test_parallel_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert blocks == [30, 30] * 5  # 2 puts, get, 2 deletes: each ran as two blocks in worker processes
 
 
+def test_parallel_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
+    # cloud-files' pathos pool forked its workers (Linux), so scripts calling parallel= at top level,
+    # with no `if __name__ == "__main__":` and with functions of their own, worked; spawned workers
+    # re-run such a script on import and fail.
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from cloudfiles import CloudFiles\n"
+        "from cloudfiles.cloudfiles import parallel_execute\n"
+        "def twice(block):\n"
+        "    return [x * 2 for x in block]\n"
+        f"cf = CloudFiles('file://{tmp_path}/guardless', parallel=2)\n"
+        "cf.puts([(f'k{i}', str(i).encode()) for i in range(50)])\n"
+        "got = {r['path']: r['content'] for r in cf.get([f'k{i}' for i in range(50)])}\n"
+        "assert got == {f'k{i}': str(i).encode() for i in range(50)}, got\n"
+        "assert sorted(parallel_execute(twice, list(range(45)), 2, None, False, None, True)) == "
+        "[x * 2 for x in range(45)]\n"
+        "print('done')\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ["done"]  # the script ran once: no worker re-ran it
+
+
 def test_dl_across_schemes(fcf: CloudFiles, tmp_path: Path) -> None:
     fcf.put("a", b"A")
     mem = CloudFiles(f"mem://dl-{next(_counter)}/d")
