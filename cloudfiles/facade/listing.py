@@ -46,7 +46,7 @@ class ListingMixin(FacadeHost):
         self,
         cf_dest: Any,
         paths: Any = None,
-        block_size: int | None = 64,
+        block_size: int | None = transfers.DEFAULT_BLOCK_SIZE,
         reencode: Any = None,
         content_type: str | None = None,
         allow_missing: bool = False,
@@ -65,7 +65,7 @@ class ListingMixin(FacadeHost):
         self,
         cf_src: Any,
         paths: Any = None,
-        block_size: int | None = 64,
+        block_size: int | None = transfers.DEFAULT_BLOCK_SIZE,
         reencode: Any = None,
         content_type: str | None = None,
         allow_missing: bool = False,
@@ -77,7 +77,7 @@ class ListingMixin(FacadeHost):
         paths: None (everything ``cf_src`` lists), or an iterable of names, ``(src, dest)`` tuples or
           ``{'path', 'dest_path'}`` dicts.
         block_size: objects per block (small ones pipelined, large ones streamed in ranges); None or
-          less than 1 (cloud-files' "one block") runs in blocks of 64, with the same result.
+          less than 1 (cloud-files' "one block") runs in blocks of the default, with the same result.
         reencode: None keeps the stored encoding; False or '' stores decompressed; a codec name
           re-encodes.
         allow_missing: write an empty object for a missing source instead of raising FileNotFoundError.
@@ -105,7 +105,7 @@ class ListingMixin(FacadeHost):
         self,
         cf_dest: Any,
         paths: Any,
-        block_size: int | None = 64,
+        block_size: int | None = transfers.DEFAULT_BLOCK_SIZE,
         total: int | None = None,
         progress: Any = None,
     ) -> None:
